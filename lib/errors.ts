@@ -1,0 +1,9 @@
+import createError from '@fastify/error'
+
+export const FST_ERR_UPGRADE_OPTIONS = createError('FST_ERR_UPGRADE_OPTIONS', 'fastify-upgrade: %s', 500, TypeError)
+export const FST_ERR_UPGRADE_ROUTE = createError('FST_ERR_UPGRADE_ROUTE', '%s %s: %s', 500, TypeError)
+export const FST_ERR_UPGRADE_BAD_REQUEST = createError('FST_ERR_UPGRADE_BAD_REQUEST', '%s', 400)
+export const FST_ERR_UPGRADE_BODY_TOO_LARGE = createError('FST_ERR_UPGRADE_BODY_TOO_LARGE', 'An upgrade request may carry at most %d bytes of body', 413)
+export const FST_ERR_UPGRADE_REQUIRED = createError('FST_ERR_UPGRADE_REQUIRED', 'This resource is only served after an upgrade to %s', 426)
+export const FST_ERR_UPGRADE_TOO_MANY = createError('FST_ERR_UPGRADE_TOO_MANY', 'Too many upgraded connections, try again later', 503)
+export const FST_ERR_UPGRADE_HANDLER = createError('FST_ERR_UPGRADE_HANDLER', 'The %s handler of %s failed')

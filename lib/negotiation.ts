@@ -1,0 +1,113 @@
+import type { ProtocolAdapter } from '../types/index'
+
+// Bounds the work a hostile header can cause: Node caps the header block at 16 KiB, which
+// could still hold thousands of list elements; no real client offers more than a handful.
+const MAX_ELEMENTS = 32
+
+const TCHAR = new Uint8Array(128)
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
+  TCHAR[c.charCodeAt(0)] = 1
+}
+
+function isToken (value: string, start: number, end: number): boolean {
+  if (start === end) return false
+  for (let i = start; i < end; i++) {
+    const code = value.charCodeAt(i)
+    if (code > 127 || TCHAR[code] === 0) return false
+  }
+  return true
+}
+
+function isOws (code: number): boolean {
+  return code === 32 || code === 9
+}
+
+/** Calls `each(start, end)` for the non-empty elements of an RFC 9110 list (#element), OWS trimmed. */
+function forEachElement (value: string, each: (start: number, end: number) => void): void {
+  let count = 0
+  let start = 0
+  while (start <= value.length && count < MAX_ELEMENTS) {
+    let end = value.indexOf(',', start)
+    if (end === -1) end = value.length
+    let a = start
+    let b = end
+    while (a < b && isOws(value.charCodeAt(a))) a++
+    while (b > a && isOws(value.charCodeAt(b - 1))) b--
+    if (a < b) {
+      each(a, b)
+      count++
+    }
+    start = end + 1
+  }
+}
+
+/**
+ * The comparison key of `protocol-name ["/" protocol-version]`: names compare
+ * case-insensitively, versions exactly (U1). `undefined` when it is not that grammar.
+ */
+export function protocolKey (protocol: string, start = 0, end = protocol.length): string | undefined {
+  const slash = protocol.indexOf('/', start)
+  if (slash === -1 || slash >= end) {
+    return isToken(protocol, start, end) ? protocol.slice(start, end).toLowerCase() : undefined
+  }
+  if (!isToken(protocol, start, slash) || !isToken(protocol, slash + 1, end)) return undefined
+  return protocol.slice(start, slash).toLowerCase() + protocol.slice(slash, end)
+}
+
+export interface Offer {
+  /** The protocol as the client sent it. */
+  token: string
+  key: string
+}
+
+/** The client's `Upgrade` list, in its order; invalid elements are skipped. */
+export function parseUpgrade (value: string | undefined): Offer[] {
+  const offers: Offer[] = []
+  if (value === undefined) return offers
+  forEachElement(value, (start, end) => {
+    const key = protocolKey(value, start, end)
+    if (key !== undefined) offers.push({ token: value.slice(start, end), key })
+  })
+  return offers
+}
+
+/** Whether a `Connection` list names `option` (lower case), in any case (U2). */
+export function hasConnectionOption (value: string | undefined, option: string): boolean {
+  if (value === undefined) return false
+  let found = false
+  forEachElement(value, (start, end) => {
+    if (end - start === option.length && value.slice(start, end).toLowerCase() === option) found = true
+  })
+  return found
+}
+
+export interface Candidate {
+  adapter: ProtocolAdapter
+  value: unknown
+  /** Position in the route's `protocols`, for server preference. */
+  rank: number
+}
+
+/** A route's acceptable protocols by key, built once when the route is added. */
+export type RouteProtocols = Map<string, Candidate>
+
+export interface Choice {
+  offer: Offer
+  candidate: Candidate
+}
+
+/**
+ * The acceptable offers, best first: in the client's order (U4), or in the route's order with
+ * `preference: 'server'`. Only offered protocols can appear, each once.
+ */
+export function negotiate (offers: Offer[], protocols: RouteProtocols, preference: 'client' | 'server'): Choice[] {
+  const choices: Choice[] = []
+  for (const offer of offers) {
+    const candidate = protocols.get(offer.key)
+    if (candidate !== undefined && !choices.some((choice) => choice.offer.key === offer.key)) {
+      choices.push({ offer, candidate })
+    }
+  }
+  if (preference === 'server') choices.sort((a, b) => a.candidate.rank - b.candidate.rank)
+  return choices
+}

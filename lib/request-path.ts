@@ -1,0 +1,124 @@
+import { ServerResponse, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { hasConnectionOption, parseUpgrade, type Offer } from './negotiation'
+import type { Settings } from './options'
+import type { ConnectionRegistry } from './registry'
+import { UpgradeRequest } from './request-body'
+import { kExchange } from './symbols'
+
+export const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+
+export interface Upgrader {
+  fastify: FastifyInstance
+  settings: Settings
+  registry: ConnectionRegistry
+}
+
+/** One request on Node's upgrade path, from its head until it switches or is served as HTTP. */
+export interface Exchange {
+  socket: Socket
+  res: ServerResponse
+  body: UpgradeRequest
+  /** The client's `Upgrade` list; empty when the request cannot switch (U2, U3). */
+  offers: Offer[]
+  expectContinue: boolean
+  continued: boolean
+  timer: NodeJS.Timeout
+  onSocketClose: () => void
+}
+
+export type ExchangeRequest = UpgradeRequest & { [kExchange]?: Exchange }
+
+/** Node removed its own error listener on the upgrade path: without one, a reset would crash the process. */
+function onSocketError (this: Socket): void {
+  this.destroy()
+}
+
+/** Ends what the exchange set up on the socket, when the connection switches or goes back to HTTP. */
+export function release (exchange: Exchange): void {
+  clearTimeout(exchange.timer)
+  exchange.socket.removeListener('close', exchange.onSocketClose)
+  exchange.res.detachSocket(exchange.socket)
+}
+
+/** Returns the socket to its initial flow state: a paused socket would not resume for a new data listener. */
+export function unpause (socket: Socket): void {
+  (socket as { readableFlowing: boolean | null }).readableFlowing = null
+}
+
+export function sendContinue (exchange: Exchange): void {
+  if (!exchange.expectContinue || exchange.continued) return
+  exchange.continued = true
+  exchange.socket.write(CONTINUE)
+}
+
+/**
+ * After a declined upgrade was answered, the connection goes on as HTTP/1.1 (U10): what followed
+ * the request goes back on the socket for a new parser, under Node's keep-alive idle timeout.
+ */
+function handBack (upgrader: Upgrader, exchange: Exchange): void {
+  const { socket, res, body } = exchange
+  release(exchange)
+  // `_last` is Node's own verdict that this response closes the connection.
+  if ((res as ServerResponse & { _last: boolean })._last || !body.complete || socket.destroyed) {
+    socket.destroySoon()
+    return
+  }
+  const server = upgrader.fastify.server
+  if (body.leftover.length > 0) socket.unshift(body.leftover)
+  unpause(socket)
+  socket.removeListener('error', onSocketError)
+  // Node counts a connection as idle only once it has served a request on it: until then it is ours to close.
+  upgrader.registry.track(socket, () => socket.destroy())
+  server.emit('connection', socket)
+  socket.setTimeout(server.keepAliveTimeout)
+  socket.prependOnceListener('data', () => {
+    upgrader.registry.untrack(socket)
+    socket.setTimeout(server.timeout)
+  })
+}
+
+/** Node's `'upgrade'` listener: every request it flags as an upgrade goes through Fastify's routing from here. */
+export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
+  const { fastify, settings, registry } = upgrader
+  return function onUpgrade (req, socket, head) {
+    if (!socket.listeners('error').includes(onSocketError)) socket.on('error', onSocketError)
+    const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor === 1
+    if (http11 && req.headers.host === undefined && (fastify.server as { requireHostHeader?: boolean }).requireHostHeader !== false) {
+      // What Node answers on its own path (RFC 9112 §3.2).
+      socket.end(BAD_REQUEST)
+      return
+    }
+    const body = new UpgradeRequest(req, socket, head) as ExchangeRequest
+    const res = new ServerResponse(body)
+    const connection = req.headers.connection
+    res.shouldKeepAlive = http11 && !hasConnectionOption(connection, 'close')
+    const exchange: Exchange = {
+      socket,
+      res,
+      body,
+      offers: http11 && hasConnectionOption(connection, 'upgrade') ? parseUpgrade(req.headers.upgrade) : [],
+      expectContinue: http11 && req.headers.expect?.toLowerCase() === '100-continue',
+      continued: false,
+      timer: setTimeout(() => {
+        // A response already under way is let finish; a stalled head, body or hook is cut off.
+        if (res.headersSent) return
+        fastify.log.debug({ url: req.url }, 'fastify-upgrade: handshake timeout')
+        socket.destroy()
+      }, settings.handshakeTimeout),
+      onSocketClose: () => {
+        clearTimeout(exchange.timer)
+        body.abort()
+      }
+    }
+    body[kExchange] = exchange
+    if (exchange.expectContinue && !body.complete) body.once('resume', () => { sendContinue(exchange) })
+    socket.on('close', exchange.onSocketClose)
+    registry.track(socket)
+    res.assignSocket(socket)
+    res.on('finish', () => { handBack(upgrader, exchange) })
+    fastify.routing(body, res)
+  }
+}

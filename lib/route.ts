@@ -1,0 +1,90 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
+import type { ProtocolAdapter } from '../types/index'
+import { FST_ERR_UPGRADE_REQUIRED, FST_ERR_UPGRADE_ROUTE, FST_ERR_UPGRADE_TOO_MANY } from './errors'
+import { handOff } from './hand-off'
+import { negotiate, protocolKey, type Choice, type RouteProtocols } from './negotiation'
+import type { ExchangeRequest, Exchange, Upgrader } from './request-path'
+import { kExchange } from './symbols'
+
+// Seconds a client is asked to wait when maxConnections is reached.
+const RETRY_AFTER = '5'
+
+interface UpgradeRoute {
+  protocols: RouteProtocols
+  adapters: ProtocolAdapter[]
+  required: boolean
+  /** The `Upgrade` value of a 426: the route's tokens in server preference order (U9). */
+  advertised: string
+}
+
+function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute {
+  const fail = (message: string): Error => new FST_ERR_UPGRADE_ROUTE(route.method, route.url, message)
+  const options = route.upgrade as { protocols?: Record<string, unknown>, required?: unknown } | null
+  if (options === null || typeof options !== 'object' || options.protocols === null || typeof options.protocols !== 'object') {
+    throw fail('upgrade must be { protocols: { <adapter name>: true | handler }, required?: boolean }')
+  }
+  if (options.required !== undefined && typeof options.required !== 'boolean') throw fail('upgrade.required must be a boolean')
+  const names = Object.keys(options.protocols)
+  if (names.length === 0) throw fail('upgrade.protocols names no protocol')
+  const protocols: RouteProtocols = new Map()
+  const adapters: ProtocolAdapter[] = []
+  const tokens: string[] = []
+  names.forEach((name, rank) => {
+    const adapter = upgrader.settings.adapters.get(name)
+    const known = [...upgrader.settings.adapters.keys()].join(', ')
+    if (adapter === undefined) throw fail(`unknown protocol "${name}" (registered: ${known === '' ? 'none' : known})`)
+    const value = options.protocols?.[name]
+    if (adapter.continuation && value !== true) throw fail(`protocols.${name} must be true: the route handler answers over ${name}`)
+    if (!adapter.continuation && typeof value !== 'function') throw fail(`protocols.${name} must be a handler (connection, request) => {}`)
+    for (const token of adapter.tokens) protocols.set(protocolKey(token) as string, { adapter, value, rank })
+    adapters.push(adapter)
+    tokens.push(...adapter.tokens)
+  })
+  return { protocols, adapters, required: options.required === true, advertised: tokens.join(', ') }
+}
+
+/** The first acceptable protocol whose adapter does not decline; an adapter may also refuse by throwing. */
+function choose (upgrader: Upgrader, route: UpgradeRoute, exchange: Exchange, request: FastifyRequest, reply: FastifyReply): Choice | undefined {
+  for (const choice of negotiate(exchange.offers, route.protocols, upgrader.settings.preference)) {
+    const { check } = choice.candidate.adapter
+    if (check === undefined || check.call(choice.candidate.adapter, request, reply, choice.offer.token) !== false) return choice
+  }
+  return undefined
+}
+
+async function accept (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const { registry, settings } = upgrader
+  if (registry.upgraded >= settings.maxConnections) {
+    reply.header('retry-after', RETRY_AFTER)
+    throw new FST_ERR_UPGRADE_TOO_MANY()
+  }
+  // U8: the whole body is in before anything reaches the new protocol.
+  await new Promise<void>((resolve, reject) => {
+    exchange.body.drain(settings.maxBodySize, (error) => { error === undefined ? resolve() : reject(error) })
+  })
+  handOff(upgrader, exchange, choice, request, reply)
+}
+
+/**
+ * `onRoute` hook: checks a route's `upgrade` option at startup and wraps its handler. A request
+ * that did not come through the upgrade path costs one property read.
+ */
+export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => void {
+  return function onRoute (route) {
+    if (route.upgrade === undefined) return
+    const upgrade = compile(upgrader, route)
+    const handler = route.handler as RouteHandlerMethod
+    route.handler = function upgradeRoute (this: FastifyInstance, request, reply) {
+      const exchange = (request.raw as ExchangeRequest)[kExchange]
+      if (exchange !== undefined && exchange.offers.length > 0) {
+        const choice = choose(upgrader, upgrade, exchange, request, reply)
+        if (choice !== undefined) return accept(upgrader, exchange, choice, request, reply)
+      }
+      if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.isActive?.(request) === true)) {
+        reply.header('upgrade', upgrade.advertised).header('connection', 'upgrade')
+        throw new FST_ERR_UPGRADE_REQUIRED(upgrade.advertised)
+      }
+      return handler.call(this, request, reply)
+    }
+  }
+}

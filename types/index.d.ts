@@ -1,0 +1,130 @@
+/// <reference types="node" />
+import type { Socket } from 'node:net'
+import type {
+  ContextConfigDefault,
+  FastifyBaseLogger,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchema,
+  FastifyTypeProvider,
+  FastifyTypeProviderDefault,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerBase,
+  RawServerDefault,
+  RouteGenericInterface
+} from 'fastify'
+
+declare module 'fastify' {
+  interface RouteShorthandOptions<
+    RawServer extends RawServerBase = RawServerDefault,
+    RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+    RawReply extends RawReplyDefaultExpression<RawServer> = RawReplyDefaultExpression<RawServer>,
+    RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+    ContextConfig = ContextConfigDefault,
+    SchemaCompiler extends FastifySchema = FastifySchema,
+    TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+    Logger extends FastifyBaseLogger = FastifyBaseLogger
+  > {
+    /** The protocols this route switches to through HTTP/1.1 Upgrade. */
+    upgrade?: fastifyUpgrade.RouteUpgradeOptions<
+      FastifyRequest<RouteGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, Logger>
+    >
+  }
+}
+
+type FastifyUpgrade = FastifyPluginCallback<fastifyUpgrade.FastifyUpgradeOptions>
+
+declare namespace fastifyUpgrade {
+  /**
+   * One entry per adapter name usable as a key of a route's `upgrade.protocols`.
+   * The entry is `true` for a continuation adapter (the route handler answers the request
+   * over the new protocol) or the type of the connection a hand-off handler receives.
+   * Merge your own entries for `raw()` or third-party adapters:
+   *
+   *     declare module 'fastify-upgrade' { interface UpgradeProtocols { echo: Socket } }
+   */
+  export interface UpgradeProtocols {}
+
+  export type UpgradeHandler<Connection, Request = FastifyRequest> =
+    (connection: Connection, request: Request) => void | Promise<void>
+
+  export type UpgradeRouteValue<Entry, Request = FastifyRequest> =
+    Entry extends true ? true : UpgradeHandler<Entry, Request>
+
+  export interface RouteUpgradeOptions<Request = FastifyRequest> {
+    /** Adapter name to route value, in server preference order. */
+    protocols: { [Name in keyof UpgradeProtocols]?: UpgradeRouteValue<UpgradeProtocols[Name], Request> }
+    /** Answer 426 Upgrade Required to a request that does not switch to one of `protocols`. */
+    required?: boolean
+  }
+
+  export interface FastifyUpgradeOptions {
+    /** The protocol adapters this server speaks. */
+    protocols: ProtocolAdapter[]
+    /** Whose order picks among acceptable tokens: the client's `Upgrade` list (default) or the route's `protocols`. */
+    preference?: 'client' | 'server'
+    /** Bytes of request body an upgrade request may carry (default 65536); beyond it: 413. */
+    maxBodySize?: number
+    /** Milliseconds an upgrade request may take from its head to the hand-off (default 10000). */
+    handshakeTimeout?: number
+    /** Upgraded connections held at once (default Infinity); beyond it: 503 with Retry-After. */
+    maxConnections?: number
+    /** Milliseconds `fastify.close()` waits for upgraded connections to close before destroying them (default 5000). */
+    closeTimeout?: number
+  }
+
+  /** What an adapter's `switch` receives. */
+  export interface UpgradeContext<Value = unknown> {
+    /** The connection; bytes the client sent after the request are readable on it. */
+    socket: Socket
+    request: FastifyRequest
+    /** The `Upgrade` token chosen, as the client sent it. */
+    token: string
+    /** The route's value for this adapter: `true` or a handler. */
+    value: Value
+    log: FastifyBaseLogger
+    handshakeTimeout: number
+    /**
+     * Writes `101 Switching Protocols` with `Connection: upgrade`, `Upgrade: <upgrade>`
+     * (default: the chosen token) and the extra headers.
+     */
+    switchProtocols(headers?: Record<string, string>, upgrade?: string): void
+    /** Replaces how `fastify.close()` closes this connection gracefully (default: `socket.end()`). */
+    onServerClose(close: () => void): void
+  }
+
+  export interface ProtocolAdapter<Value = unknown> {
+    /** Key of a route's `upgrade.protocols`. */
+    name: string
+    /** The `Upgrade` tokens it answers; names compare case-insensitively, versions exactly. */
+    tokens: readonly string[]
+    /** `true` when the route value must be `true` (continuation), otherwise a handler function. */
+    continuation: boolean
+    /** Before the 101: return `false` to decline (the request is served as plain HTTP), throw an HTTP error to refuse. */
+    check?(request: FastifyRequest, reply: FastifyReply, token: string): boolean | void
+    /** The connection already speaks this protocol, which satisfies `required`. */
+    isActive?(request: FastifyRequest): boolean
+    /** Takes over the connection: must call `ctx.switchProtocols()` before writing anything else. */
+    switch(ctx: UpgradeContext<Value>): void | Promise<void>
+    /** Releases what the adapter holds, on `fastify.close()`. */
+    close?(): void | Promise<void>
+  }
+
+  export interface RawOptions {
+    /** Key of a route's `upgrade.protocols`. */
+    name: string
+    /** The `Upgrade` tokens it answers, e.g. `['echo/1']`. */
+    tokens: string[]
+  }
+
+  /** A custom protocol: the route's handler receives the socket after the 101. */
+  export function raw (options: RawOptions): ProtocolAdapter<UpgradeHandler<Socket>>
+
+  export const fastifyUpgrade: FastifyUpgrade
+  export { fastifyUpgrade as default }
+}
+
+declare function fastifyUpgrade (...params: Parameters<FastifyUpgrade>): ReturnType<FastifyUpgrade>
+export = fastifyUpgrade
