@@ -22,6 +22,7 @@ const plugin: FastifyPluginCallback<FastifyUpgradeOptions> = function fastifyUpg
   server[kRegistered] = true
   const upgrader: Upgrader = { fastify, settings, registry: new ConnectionRegistry() }
 
+  for (const adapter of settings.adapters.values()) adapter.setup?.(fastify)
   fastify.addHook('onRoute', createRouteHook(upgrader))
   server.on('upgrade', createUpgradeListener(upgrader))
   // Node ≥ 22.21 and ≥ 24.9 read this per request: a request that offers no protocol we speak stays

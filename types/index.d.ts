@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type {
   ContextConfigDefault,
   FastifyBaseLogger,
+  FastifyInstance,
   FastifyPluginCallback,
   FastifyReply,
   FastifyRequest,
@@ -102,6 +103,8 @@ declare namespace fastifyUpgrade {
     tokens: readonly string[]
     /** `true` when the route value must be `true` (continuation), otherwise a handler function. */
     continuation: boolean
+    /** Called once when the plugin is registered, for adapters that serve beside Fastify's routes. */
+    setup?(fastify: FastifyInstance): void
     /** Before the 101: return `false` to decline (the request is served as plain HTTP), throw an HTTP error to refuse. */
     check?(request: FastifyRequest, reply: FastifyReply, token: string): boolean | void
     /** The connection already speaks this protocol, which satisfies `required`. */
