@@ -72,7 +72,14 @@ export class UpgradeRequest extends IncomingMessage {
   }
 
   override _read (): void {
-    if (this.reading) this.socket.resume()
+    // A reader that comes after the failure learns of it now.
+    if (this.failure !== undefined) this.destroy(this.failure)
+    else if (this.reading) this.socket.resume()
+  }
+
+  override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {
+    // Unlike Node's, this request does not take its socket down: the 4xx for it still has to be written.
+    callback(this.listenerCount('error') > 0 ? error : null)
   }
 
   /** Calls back once the whole body is in (discarding what nobody read), or with why it cannot be. */
@@ -113,7 +120,8 @@ export class UpgradeRequest extends IncomingMessage {
       i = lf + 1
       const line = this.line
       this.line = ''
-      if (!line.endsWith('\r') || !this.onLine(line.slice(0, -1))) return
+      if (!line.endsWith('\r')) return this.fail(new FST_ERR_UPGRADE_BAD_REQUEST('Chunked body line not ended by CRLF'))
+      if (!this.onLine(line.slice(0, -1))) return
     }
     if (this.state === DONE) this.finish(chunk.subarray(i))
   }
@@ -177,9 +185,9 @@ export class UpgradeRequest extends IncomingMessage {
   private fail (error: Error): void {
     this.stopReading()
     this.failure = error
-    // Fastify's body parser listens while it reads, and answers the error's status code.
-    if (this.listenerCount('error') > 0) this.emit('error', error)
     this.settle()
+    // Fastify's body parser listens while it reads, and answers the error's status code.
+    if (this.listenerCount('error') > 0) this.destroy(error)
   }
 
   private settle (): void {

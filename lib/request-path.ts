@@ -27,6 +27,7 @@ export interface Exchange {
   continued: boolean
   timer: NodeJS.Timeout
   onSocketClose: () => void
+  onSocketEnd: () => void
 }
 
 export type ExchangeRequest = UpgradeRequest & { [kExchange]?: Exchange }
@@ -40,6 +41,7 @@ function onSocketError (this: Socket): void {
 export function release (exchange: Exchange): void {
   clearTimeout(exchange.timer)
   exchange.socket.removeListener('close', exchange.onSocketClose)
+  exchange.socket.removeListener('end', exchange.onSocketEnd)
   exchange.res.detachSocket(exchange.socket)
 }
 
@@ -83,8 +85,13 @@ function handBack (upgrader: Upgrader, exchange: Exchange): void {
 /** Node's `'upgrade'` listener: every request it flags as an upgrade goes through Fastify's routing from here. */
 export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
   const { fastify, settings, registry } = upgrader
-  return function onUpgrade (req, socket, head) {
-    if (!socket.listeners('error').includes(onSocketError)) socket.on('error', onSocketError)
+
+  function begin (req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (!socket.writable) {
+      // The response before it closed the connection.
+      socket.destroy()
+      return
+    }
     const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor === 1
     if (http11 && req.headers.host === undefined && (fastify.server as { requireHostHeader?: boolean }).requireHostHeader !== false) {
       // What Node answers on its own path (RFC 9112 §3.2).
@@ -111,14 +118,32 @@ export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessag
       onSocketClose: () => {
         clearTimeout(exchange.timer)
         body.abort()
+      },
+      // As Node does on its own path: a client that stops sending aborts its request.
+      onSocketEnd: () => {
+        body.abort()
+        socket.end()
       }
     }
     body[kExchange] = exchange
     if (exchange.expectContinue && !body.complete) body.once('resume', () => { sendContinue(exchange) })
     socket.on('close', exchange.onSocketClose)
-    registry.track(socket)
+    socket.on('end', exchange.onSocketEnd)
     res.assignSocket(socket)
     res.on('finish', () => { handBack(upgrader, exchange) })
     fastify.routing(body, res)
+  }
+
+  return function onUpgrade (req, socket, head) {
+    if (!socket.listeners('error').includes(onSocketError)) socket.on('error', onSocketError)
+    registry.track(socket)
+    // Node emits a pipelined upgrade while the previous response on the connection is still being
+    // written: start once it is done, so that responses stay in order (U10).
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+    if (inFlight != null) {
+      inFlight.once('finish', () => { begin(req, socket, head) })
+    } else {
+      begin(req, socket, head)
+    }
   }
 }
