@@ -77,7 +77,7 @@ test('S3: a hook that replies wins: no 101, and the connection goes on as HTTP/1
 
 test('U10: a hook that refuses before reading an announced body closes the connection after its answer', async (t) => {
   const app = await build(t)
-  app.addHook('onRequest', async (request, reply) => reply.code(403).send('no'))
+  app.addHook('onRequest', async (_request, reply) => reply.code(403).send('no'))
   app.post('/echo', echo, async () => 'plain echo')
   const port = await listen(app)
   const c = client(t, port)

@@ -4,6 +4,15 @@ import type { Test } from 'tap'
 import fastifyUpgrade from '../lib/index'
 import type { FastifyUpgradeOptions } from '../types/index'
 
+// The test protocols, typed as a user types their own adapters.
+declare module '../types/index' {
+  interface UpgradeProtocols {
+    echo: Socket
+    chat: Socket
+    secure: true
+  }
+}
+
 /** A Fastify app with the plugin registered, closed when the test ends. */
 export async function build (t: Test, options: Partial<FastifyUpgradeOptions> = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions)

@@ -48,8 +48,9 @@ declare namespace fastifyUpgrade {
    */
   export interface UpgradeProtocols {}
 
+  /** A hand-off handler; a returned promise that rejects is logged and its connection destroyed. */
   export type UpgradeHandler<Connection, Request = FastifyRequest> =
-    (connection: Connection, request: Request) => void | Promise<void>
+    (connection: Connection, request: Request) => unknown
 
   export type UpgradeRouteValue<Entry, Request = FastifyRequest> =
     Entry extends true ? true : UpgradeHandler<Entry, Request>

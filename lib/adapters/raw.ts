@@ -11,9 +11,9 @@ export function raw (options: RawOptions): ProtocolAdapter<UpgradeHandler<Socket
     name: options.name,
     tokens: [...options.tokens],
     continuation: false,
-    switch (ctx) {
+    async switch (ctx) {
       ctx.switchProtocols()
-      return ctx.value(ctx.socket, ctx.request)
+      await ctx.value(ctx.socket, ctx.request)
     }
   }
 }
