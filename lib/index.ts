@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { FastifyUpgradeOptions } from '../types/index'
 import { raw } from './adapters/raw'
@@ -15,7 +15,7 @@ type UpgradeServer = FastifyInstance['server'] & {
   shouldUpgradeCallback?: (req: { headers: Record<string, string | string[] | undefined> }) => boolean
 }
 
-const plugin: FastifyPluginCallback<FastifyUpgradeOptions> = function fastifyUpgrade (fastify, options, done) {
+const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastifyUpgrade (fastify, options) {
   const settings = resolveOptions(options)
   const server = fastify.server as UpgradeServer
   if (server[kRegistered] === true) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
@@ -37,7 +37,6 @@ const plugin: FastifyPluginCallback<FastifyUpgradeOptions> = function fastifyUpg
     await upgrader.registry.closeAll(settings.closeTimeout)
     for (const adapter of settings.adapters.values()) await adapter.close?.()
   })
-  done()
 }
 
 const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })

@@ -4,7 +4,7 @@ import type {
   ContextConfigDefault,
   FastifyBaseLogger,
   FastifyInstance,
-  FastifyPluginCallback,
+  FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
   FastifySchema,
@@ -35,7 +35,7 @@ declare module 'fastify' {
   }
 }
 
-type FastifyUpgrade = FastifyPluginCallback<fastifyUpgrade.FastifyUpgradeOptions>
+type FastifyUpgrade = FastifyPluginAsync<fastifyUpgrade.FastifyUpgradeOptions>
 
 declare namespace fastifyUpgrade {
   /**

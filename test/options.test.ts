@@ -1,0 +1,112 @@
+import type { Socket } from 'node:net'
+import Fastify from 'fastify'
+import { test } from 'tap'
+import fastifyUpgrade from '../lib/index'
+import type { FastifyUpgradeOptions, ProtocolAdapter } from '../types/index'
+
+const { raw } = fastifyUpgrade
+
+test('the package exports the plugin as itself, .default and .fastifyUpgrade, with raw()', async (t) => {
+  t.equal(fastifyUpgrade.default, fastifyUpgrade)
+  t.equal(fastifyUpgrade.fastifyUpgrade, fastifyUpgrade)
+  t.equal(typeof fastifyUpgrade.raw, 'function')
+  const meta = (fastifyUpgrade as unknown as Record<symbol, { name: string, fastify: string }>)[Symbol.for('plugin-meta')]
+  t.equal(meta.name, 'fastify-upgrade')
+  t.equal(meta.fastify, '5.x')
+})
+
+const badOptions: Array<[string, unknown, RegExp]> = [
+  ['no protocols', {}, /protocols must be an array of adapters/],
+  ['an adapter that is not one', { protocols: [{}] }, /needs a name, tokens and a switch function/],
+  ['a null adapter', { protocols: [null] }, /needs a name, tokens and a switch function/],
+  ['two adapters with one name', { protocols: [raw({ name: 'a', tokens: ['a'] }), raw({ name: 'a', tokens: ['b'] })] }, /two adapters are named "a"/],
+  ['an adapter with no tokens', { protocols: [raw({ name: 'a', tokens: [] })] }, /adapter "a" has no tokens/],
+  ['a token that is not one', { protocols: [raw({ name: 'a', tokens: ['web socket'] })] }, /"web socket" of adapter "a" is not a protocol token/],
+  ['one token for two adapters', { protocols: [raw({ name: 'a', tokens: ['X/1'] }), raw({ name: 'b', tokens: ['x/1'] })] }, /token "x\/1" is answered by two adapters/],
+  ['an unknown preference', { protocols: [], preference: 'random' }, /preference must be 'client' or 'server', got random/],
+  ['a negative maxBodySize', { protocols: [], maxBodySize: -1 }, /maxBodySize must be a number ≥ 0, got -1/],
+  ['a string handshakeTimeout', { protocols: [], handshakeTimeout: '10' }, /handshakeTimeout must be a number/],
+  ['a NaN maxConnections', { protocols: [], maxConnections: NaN }, /maxConnections must be a number/]
+]
+for (const [what, options, message] of badOptions) {
+  test(`plugin options: ${what} is a clear startup error`, async (t) => {
+    const app = Fastify()
+    app.register(fastifyUpgrade, options as FastifyUpgradeOptions)
+    const error = await app.ready().then(() => undefined, (error: Error & { code: string }) => error)
+    t.equal(error?.code, 'FST_ERR_UPGRADE_OPTIONS')
+    t.match(error?.message, message)
+  })
+}
+
+test('raw() needs a name and tokens', async (t) => {
+  t.throws(() => raw(undefined as never), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /raw\(\) needs \{ name, tokens \}/ })
+  t.throws(() => raw({ name: '', tokens: ['x'] }), { code: 'FST_ERR_UPGRADE_OPTIONS' })
+  t.throws(() => raw({ name: 'x' } as never), { code: 'FST_ERR_UPGRADE_OPTIONS' })
+})
+
+test('the plugin registered twice on one server is a startup error', async (t) => {
+  const app = Fastify()
+  app.register(fastifyUpgrade, { protocols: [] })
+  app.register(fastifyUpgrade, { protocols: [] })
+  await t.rejects(app.ready(), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /registered twice/ })
+})
+
+const continuation: ProtocolAdapter = { name: 'cont', tokens: ['cont/1'], continuation: true, switch () {} }
+
+const badRoutes: Array<[string, unknown, RegExp]> = [
+  ['a null upgrade', null, /upgrade must be \{ protocols/],
+  ['protocols missing', {}, /upgrade must be \{ protocols/],
+  ['protocols null', { protocols: null }, /upgrade must be \{ protocols/],
+  ['an empty protocols', { protocols: {} }, /upgrade\.protocols names no protocol/],
+  ['an unknown protocol', { protocols: { nope: true } }, /unknown protocol "nope" \(registered: echo, cont\)/],
+  ['true for a hand-off protocol', { protocols: { echo: true } }, /protocols\.echo must be a handler \(connection, request\) => \{\}/],
+  ['a handler for a continuation protocol', { protocols: { cont: () => {} } }, /protocols\.cont must be true: the route handler answers over cont/],
+  ['a required that is not a boolean', { protocols: { cont: true }, required: 'yes' }, /upgrade\.required must be a boolean/]
+]
+for (const [what, upgrade, message] of badRoutes) {
+  test(`route options: ${what} is a startup error naming the route`, async (t) => {
+    const app = Fastify()
+    await app.register(fastifyUpgrade, { protocols: [raw({ name: 'echo', tokens: ['echo/1'] }), continuation] })
+    t.throws(() => app.get('/place', { upgrade: upgrade as never }, async () => 'x'), {
+      code: 'FST_ERR_UPGRADE_ROUTE',
+      message: new RegExp('^GET /place: ' + message.source)
+    })
+  })
+}
+
+test('route options: an unknown protocol with no adapters registered says so', async (t) => {
+  const app = Fastify()
+  await app.register(fastifyUpgrade, { protocols: [] })
+  t.throws(() => app.get('/', { upgrade: { protocols: { echo: (socket: Socket) => socket.end() } } }, async () => 'x'), {
+    message: /unknown protocol "echo" \(registered: none\)/
+  })
+})
+
+test('adapters are set up once at registration and closed with the server', async (t) => {
+  const calls: string[] = []
+  const adapter: ProtocolAdapter = {
+    name: 'life',
+    tokens: ['life'],
+    continuation: true,
+    setup (fastify) { calls.push(`setup:${typeof fastify.routing}`) },
+    switch () {},
+    async close () { calls.push('close') }
+  }
+  const app = Fastify()
+  await app.register(fastifyUpgrade, { protocols: [adapter, raw({ name: 'echo', tokens: ['echo/1'] })] })
+  await app.ready()
+  t.same(calls, ['setup:function'])
+  await app.close()
+  t.same(calls, ['setup:function', 'close'])
+})
+
+test('shouldUpgradeCallback (Node ≥ 22.21) lets only requests offering a registered protocol leave Node\'s path', async (t) => {
+  const app = Fastify()
+  await app.register(fastifyUpgrade, { protocols: [raw({ name: 'echo', tokens: ['echo/1'] })] })
+  const decide = (app.server as unknown as { shouldUpgradeCallback: (req: { headers: Record<string, string | undefined> }) => boolean }).shouldUpgradeCallback
+  t.equal(decide({ headers: { connection: 'Upgrade', upgrade: 'foo, ECHO/1' } }), true)
+  t.equal(decide({ headers: { connection: 'Upgrade', upgrade: 'websocket' } }), false)
+  t.equal(decide({ headers: { connection: 'keep-alive', upgrade: 'echo/1' } }), false)
+  t.equal(decide({ headers: { connection: 'upgrade' } }), false)
+  t.equal(decide({ headers: { upgrade: 'echo/1' } }), false)
+})
