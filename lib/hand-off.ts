@@ -15,6 +15,8 @@ export function handOff (upgrader: Upgrader, exchange: Exchange, choice: Choice,
   const { adapter, value } = choice.candidate
   reply.hijack()
   release(exchange)
+  // The client left while hooks ran or the body was read: there is nobody to switch.
+  if (socket.destroyed) return
   // U7: a client that waits for 100 gets it before the 101, even when there was no body to read.
   sendContinue(exchange)
   if (body.leftover.length > 0) socket.unshift(body.leftover)

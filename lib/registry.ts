@@ -52,7 +52,10 @@ export class ConnectionRegistry {
     if (this.entries.size === 0) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        for (const socket of this.entries.keys()) socket.destroy()
+        for (const socket of this.entries.keys()) {
+          socket.destroy()
+          this.untrack(socket)
+        }
       }, timeout)
       this.onEmpty = () => {
         clearTimeout(timer)

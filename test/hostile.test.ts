@@ -1,0 +1,96 @@
+import type { Socket } from 'node:net'
+import { test } from 'tap'
+import { build, client, listen, upgradeRequest } from './helpers'
+
+const echo = { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }
+
+const hostile: Array<[string, string]> = [
+  ['thousands of elements', Array.from({ length: 1500 }, (_, i) => `p${i}`).join(',')],
+  ['only commas', ','.repeat(8000)],
+  ['quotes and backslashes', '"echo/1", \\"echo\\/1\\"'],
+  ['odd bytes', 'ech\u00ffo/1, \u00e9cho/1, e c h o'],
+  ['a version with a slash', 'echo/1/2']
+]
+for (const [what, upgrade] of hostile) {
+  test(`S4: an Upgrade of ${what} is ignored: plain answer, connection usable`, async (t) => {
+    const app = await build(t)
+    app.get('/echo', echo, async () => 'plain echo')
+    const port = await listen(app)
+    const c = client(t, port)
+    c.write(`GET /echo HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: ${upgrade}\r\n\r\n` + 'GET /echo HTTP/1.1\r\nHost: x\r\n\r\n')
+    await c.until('plain echoHTTP')
+    await c.until('plain echo', 200)
+    t.match(c.text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nplain echoHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nplain echo$/)
+  })
+}
+
+test('S4: an upgrade whose Upgrade header Node dropped (too many headers) is served plainly, never a crash', async (t) => {
+  const app = await build(t, {}, { maxParamLength: 100 })
+  app.server.maxHeadersCount = 4
+  app.get('/echo', echo, async (request) => `plain ${String(request.headers.upgrade)}`)
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write('GET /echo HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX-B: 2\r\nConnection: upgrade\r\nUpgrade: echo/1\r\n\r\n')
+  t.match(await c.until('plain undefined'), /^HTTP\/1\.1 200 OK[^]*plain undefined$/)
+})
+
+test('an HTTP/1.1 upgrade without Host gets 400 and the connection closes, as on Node\'s own path', async (t) => {
+  const app = await build(t)
+  app.get('/echo', echo, async () => 'plain')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write('GET /echo HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: echo/1\r\n\r\n')
+  await c.closed
+  t.equal(c.text, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+})
+
+test('an upgrade to an unknown path gets the 404 of Fastify, and the connection goes on', async (t) => {
+  const app = await build(t)
+  app.get('/echo', echo, async () => 'plain')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write(upgradeRequest('/nowhere', 'echo/1'))
+  await c.until('"}')
+  t.match(c.text, /^HTTP\/1\.1 404 Not Found\r\n/)
+  c.write(upgradeRequest('/echo', 'echo/1') + 'x')
+  t.match(await c.until('\r\n\r\nx'), /101 Switching Protocols/)
+})
+
+test('a client that disconnects mid-handshake (hook still running) leaves the server unharmed', async (t) => {
+  const app = await build(t)
+  let switched = false
+  app.addHook('preHandler', async () => { await new Promise((resolve) => setTimeout(resolve, 50)) })
+  app.get('/echo', { upgrade: { protocols: { echo: () => { switched = true } } } }, async () => 'plain')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write(upgradeRequest('/echo', 'echo/1'))
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  c.close()
+  await new Promise((resolve) => setTimeout(resolve, 80))
+  t.notOk(switched, 'there is nobody to switch')
+  const response = await app.inject('/echo')
+  t.equal(response.body, 'plain')
+})
+
+test('a client that resets the connection mid-body does not crash the process', async (t) => {
+  const app = await build(t)
+  app.post('/echo', echo, async () => 'plain')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write(upgradeRequest('/echo', 'echo/1', ['Content-Type: text/plain', 'Content-Length: 100'], 'POST') + 'abc')
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  c.socket.resetAndDestroy()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const response = await app.inject({ method: 'POST', url: '/echo', payload: 'x', headers: { 'content-type': 'text/plain' } })
+  t.equal(response.body, 'plain')
+})
+
+test('a client that half-closes after its upgrade request aborts it, as Node does', async (t) => {
+  const app = await build(t)
+  app.post('/echo', echo, async () => 'plain')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.socket.end(upgradeRequest('/echo', 'echo/1', ['Content-Type: text/plain', 'Content-Length: 100'], 'POST') + 'abc')
+  await c.closed
+  t.notMatch(c.text, /101/)
+})
