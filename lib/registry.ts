@@ -23,6 +23,7 @@ export class ConnectionRegistry {
 
   /** Tracks `socket` until it closes; `close` ends it gracefully on `fastify.close()`. */
   track (socket: Socket, close: () => void = doNothing, upgraded = false): void {
+    if (socket.destroyed) return
     const previous = this.entries.get(socket)
     let onSocketClose
     if (previous === undefined) {
@@ -52,10 +53,7 @@ export class ConnectionRegistry {
     if (this.entries.size === 0) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        for (const socket of this.entries.keys()) {
-          socket.destroy()
-          this.untrack(socket)
-        }
+        for (const socket of this.entries.keys()) socket.destroy()
       }, timeout)
       this.onEmpty = () => {
         clearTimeout(timer)

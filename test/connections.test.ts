@@ -94,12 +94,20 @@ test('S5: fastify.close() ends upgraded connections and does not hang', async (t
 })
 
 test('S5: fastify.close() destroys what is still open after closeTimeout', async (t) => {
-  const app = await build(t, { closeTimeout: 100 })
-  app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.on('data', () => {}) } } } }, async () => 'plain')
+  const stubborn: ProtocolAdapter = {
+    name: 'stubborn',
+    tokens: ['stubborn'],
+    continuation: false,
+    switch (ctx) {
+      ctx.switchProtocols()
+      ctx.onServerClose(() => {})
+    }
+  }
+  const app = await build(t, { protocols: [stubborn], closeTimeout: 100 })
+  app.get('/', { upgrade: { protocols: { stubborn: () => {} } } as never }, async () => 'plain')
   const port = await listen(app)
   const c = client(t, port)
-  c.socket.on('end', () => {}) // a client that never closes its side
-  c.write(upgradeRequest('/echo', 'echo/1'))
+  c.write(upgradeRequest('/', 'stubborn'))
   await c.until('\r\n\r\n')
   await app.close()
   await c.closed

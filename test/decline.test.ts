@@ -140,3 +140,17 @@ test('a route without upgrade serves upgrade requests as plain HTTP, with its ow
   c.write(upgradeRequest('/plain', 'echo/1', ['Content-Type: text/plain', 'Content-Length: 1000'], 'POST') + 'x'.repeat(1000))
   t.match(await c.until('got 1000'), /^HTTP\/1\.1 200 OK\r\n/)
 })
+
+test('U10: an upgrade pipelined after a response that closes the connection is never served', async (t) => {
+  const app = await build(t)
+  app.get('/a', async (_request, reply) => {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    return reply.header('connection', 'close').send('a')
+  })
+  app.get('/echo', echo, async () => 'plain echo')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n' + upgradeRequest('/echo', 'echo/1'))
+  await c.closed
+  t.match(c.text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\na$/)
+})

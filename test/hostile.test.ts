@@ -25,7 +25,7 @@ for (const [what, upgrade] of hostile) {
 }
 
 test('S4: an upgrade whose Upgrade header Node dropped (too many headers) is served plainly, never a crash', async (t) => {
-  const app = await build(t, {}, { maxParamLength: 100 })
+  const app = await build(t)
   app.server.maxHeadersCount = 4
   app.get('/echo', echo, async (request) => `plain ${String(request.headers.upgrade)}`)
   const port = await listen(app)

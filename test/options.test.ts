@@ -48,7 +48,7 @@ test('the plugin registered twice on one server is a startup error', async (t) =
   const app = Fastify()
   app.register(fastifyUpgrade, { protocols: [] })
   app.register(fastifyUpgrade, { protocols: [] })
-  await t.rejects(app.ready(), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /registered twice/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_ERR_UPGRADE_OPTIONS', message: /registered twice/ })
 })
 
 const continuation: ProtocolAdapter = { name: 'cont', tokens: ['cont/1'], continuation: true, switch () {} }

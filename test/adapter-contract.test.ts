@@ -1,0 +1,131 @@
+import type { Socket } from 'node:net'
+import { test } from 'tap'
+import fastifyUpgrade from '../lib/index'
+import { FST_ERR_UPGRADE_BAD_REQUEST } from '../lib/errors'
+import type { ProtocolAdapter, UpgradeContext } from '../types/index'
+import { build, client, listen, upgradeRequest } from './helpers'
+
+const { raw } = fastifyUpgrade
+
+/** A third-party hand-off adapter that refuses or declines as the request asks. */
+const picky: ProtocolAdapter = {
+  name: 'picky',
+  tokens: ['picky/1'],
+  continuation: false,
+  check (request, reply) {
+    if (request.headers['x-picky'] === 'decline') return false
+    if (request.headers['x-picky'] === 'refuse') {
+      reply.header('x-picky-version', '1')
+      throw new FST_ERR_UPGRADE_BAD_REQUEST('picky says no')
+    }
+  },
+  switch (ctx: UpgradeContext) {
+    ctx.switchProtocols({ 'X-Picky': 'yes' })
+    ;(ctx.value as (socket: Socket) => void)(ctx.socket)
+  }
+}
+
+async function pickyApp (t: Parameters<typeof build>[0], preference: 'client' | 'server' = 'client') {
+  const app = await build(t, { protocols: [picky, raw({ name: 'echo', tokens: ['echo/1'] })], preference })
+  app.get('/', {
+    upgrade: { protocols: { picky: (socket: Socket) => socket.end('picky'), echo: (socket: Socket) => socket.end('echo') } } as never
+  }, async () => 'plain')
+  return await listen(app)
+}
+
+test('an adapter that declines lets the next acceptable protocol switch', async (t) => {
+  const port = await pickyApp(t)
+  const c = client(t, port)
+  c.write(upgradeRequest('/', 'picky/1, echo/1', ['X-Picky: decline']))
+  await c.closed
+  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo/1\r\n\r\necho')
+})
+
+test('an adapter that declines the only offer leaves a plain answer', async (t) => {
+  const port = await pickyApp(t)
+  const c = client(t, port)
+  c.write(upgradeRequest('/', 'picky/1', ['X-Picky: decline']))
+  t.match(await c.until('plain'), /^HTTP\/1\.1 200 OK[^]*plain$/)
+})
+
+test('an adapter that refuses answers its HTTP error with its headers, and no switch', async (t) => {
+  const port = await pickyApp(t)
+  const c = client(t, port)
+  c.write(upgradeRequest('/', 'picky/1, echo/1', ['X-Picky: refuse']))
+  const text = await c.until('"}')
+  t.match(text, /^HTTP\/1\.1 400 Bad Request\r\n/)
+  t.match(text, /\r\nx-picky-version: 1\r\n/)
+  t.match(text, /"message":"picky says no"/)
+})
+
+test('an adapter adds headers to the 101', async (t) => {
+  const port = await pickyApp(t)
+  const c = client(t, port)
+  c.write(upgradeRequest('/', 'picky/1'))
+  await c.closed
+  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: picky/1\r\nX-Picky: yes\r\n\r\npicky')
+})
+
+test('U4: preference server picks the route\'s first protocol among those offered', async (t) => {
+  const port = await pickyApp(t, 'server')
+  const c = client(t, port)
+  c.write(upgradeRequest('/', 'echo/1, picky/1'))
+  await c.closed
+  t.match(c.text, /\r\nUpgrade: picky\/1\r\n[^]*picky$/)
+})
+
+test('a continuation adapter: route value true, the adapter owns the 101 and what follows', async (t) => {
+  const seen: unknown[] = []
+  const next: ProtocolAdapter = {
+    name: 'next',
+    tokens: ['NEXT/1.0'],
+    continuation: true,
+    switch (ctx) {
+      seen.push(ctx.value, ctx.token, ctx.handshakeTimeout, typeof ctx.log.info)
+      ctx.switchProtocols({}, 'NEXT/1.0, HTTP/1.1')
+      ctx.socket.end('over NEXT')
+    }
+  }
+  const app = await build(t, { protocols: [next], handshakeTimeout: 1234 })
+  app.get('/', { upgrade: { protocols: { next: true } } as never }, async () => 'plain')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write(upgradeRequest('/', 'next/1.0'))
+  await c.closed
+  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: NEXT/1.0, HTTP/1.1\r\n\r\nover NEXT')
+  t.same(seen, [true, 'next/1.0', 1234, 'function'])
+})
+
+const misuses: Array<[string, (ctx: UpgradeContext) => void, RegExp]> = [
+  ['a second 101', (ctx) => { ctx.switchProtocols(); ctx.switchProtocols() }, /already sent/],
+  ['a 101 with an empty Upgrade', (ctx) => { ctx.switchProtocols({}, ' ') }, /must name the protocol/],
+  ['a header value with CRLF', (ctx) => { ctx.switchProtocols({ 'X-A': 'a\r\nSet-Cookie: x' }) }, /Invalid character in header content/],
+  ['a header name that is not a token', (ctx) => { ctx.switchProtocols({ 'X A': 'a' }) }, /Header name must be a valid HTTP token/],
+  ['an Upgrade value with CRLF', (ctx) => { ctx.switchProtocols({}, 'x\r\n\r\nHTTP/1.1 200 OK') }, /Invalid character in header content/]
+]
+for (const [what, misuse, message] of misuses) {
+  test(`S2: an adapter cannot write ${what}: its connection is destroyed and the error logged`, async (t) => {
+    const errors: string[] = []
+    const bad: ProtocolAdapter = {
+      name: 'bad',
+      tokens: ['bad'],
+      continuation: true,
+      switch (ctx) {
+        try {
+          misuse(ctx)
+        } catch (error) {
+          errors.push((error as Error).message)
+          throw error
+        }
+      }
+    }
+    const app = await build(t, { protocols: [bad] })
+    app.get('/', { upgrade: { protocols: { bad: true } } as never }, async () => 'plain')
+    const port = await listen(app)
+    const c = client(t, port)
+    c.write(upgradeRequest('/', 'bad'))
+    await c.closed
+    t.match(errors[0], message)
+    t.notMatch(c.text, /HTTP\/1\.1 200|Set-Cookie|Upgrade: \r\n/)
+  })
+}

@@ -1,0 +1,87 @@
+import type { Socket } from 'node:net'
+import Fastify, { type FastifyRequest } from 'fastify'
+import { expect, test } from 'tstyche'
+import fastifyUpgrade, { fastifyUpgrade as named, raw, type ProtocolAdapter, type UpgradeContext } from 'fastify-upgrade'
+import fastifyUpgradeCjs = require('fastify-upgrade')
+
+declare module 'fastify-upgrade' {
+  interface UpgradeProtocols {
+    echo: Socket
+    resume: true
+  }
+}
+
+const app = Fastify()
+
+test('the plugin registers with its options', () => {
+  expect(app.register(fastifyUpgrade, { protocols: [raw({ name: 'echo', tokens: ['echo/1'] })] })).type.not.toRaiseError()
+  expect(app.register(fastifyUpgrade, {
+    protocols: [],
+    preference: 'server',
+    maxBodySize: 1,
+    handshakeTimeout: 1,
+    maxConnections: 1,
+    closeTimeout: 1
+  })).type.not.toRaiseError()
+  expect(app.register(fastifyUpgrade, { protocols: [], preference: 'random' })).type.toRaiseError()
+  expect(app.register(fastifyUpgrade, { protocols: [], maxBodySize: '1' })).type.toRaiseError()
+  expect(app.register(fastifyUpgrade, {})).type.toRaiseError()
+  expect(app.register(named, { protocols: [] })).type.not.toRaiseError()
+  expect(app.register(fastifyUpgradeCjs, { protocols: [] })).type.not.toRaiseError()
+  expect(app.register(fastifyUpgradeCjs.default, { protocols: [] })).type.not.toRaiseError()
+})
+
+test('a hand-off handler gets the connection type of its protocol and the typed request', () => {
+  app.get<{ Params: { room: string } }>('/rooms/:room', {
+    upgrade: {
+      protocols: {
+        echo: (socket, request) => {
+          expect(socket).type.toBe<Socket>()
+          expect(request.params.room).type.toBe<string>()
+          expect(request).type.toBeAssignableTo<FastifyRequest>()
+        }
+      }
+    }
+  }, async () => 'plain')
+})
+
+test('a continuation protocol takes true, and required is a boolean', () => {
+  expect(app.get('/', { upgrade: { protocols: { resume: true }, required: true } }, async () => 'x')).type.not.toRaiseError()
+  expect(app.get('/', { upgrade: { protocols: { resume: true }, required: 'yes' } }, async () => 'x')).type.toRaiseError()
+})
+
+test('a wrong key, or the wrong kind of value, is a compile error', () => {
+  expect(app.get('/', { upgrade: { protocols: { nope: true } } }, async () => 'x')).type.toRaiseError()
+  expect(app.get('/', { upgrade: { protocols: { echo: true } } }, async () => 'x')).type.toRaiseError()
+  expect(app.get('/', { upgrade: { protocols: { resume: () => {} } } }, async () => 'x')).type.toRaiseError()
+  expect(app.get('/', { upgrade: { protocols: { echo: (socket: string) => socket } } }, async () => 'x')).type.toRaiseError()
+  expect(app.get('/', { upgrade: {} }, async () => 'x')).type.toRaiseError()
+})
+
+test('raw() needs a name and tokens, and returns an adapter', () => {
+  expect(raw({ name: 'echo', tokens: ['echo/1'] })).type.toBeAssignableTo<ProtocolAdapter>()
+  expect(raw({ name: 'echo' })).type.toRaiseError()
+})
+
+test('a third-party adapter is typed by the contract', () => {
+  const adapter: ProtocolAdapter<true> = {
+    name: 'mine',
+    tokens: ['mine/1'],
+    continuation: true,
+    check (request, reply, token) {
+      expect(token).type.toBe<string>()
+      expect(reply.header).type.not.toBe<never>()
+      return request.headers.host !== undefined
+    },
+    isActive: (request) => request.protocol === 'https',
+    switch (ctx) {
+      expect(ctx).type.toBe<UpgradeContext<true>>()
+      expect(ctx.value).type.toBe<true>()
+      ctx.switchProtocols({ 'x-a': 'b' }, 'MINE/1, HTTP/1.1')
+      ctx.onServerClose(() => { ctx.socket.end() })
+    }
+  }
+  expect(adapter).type.toBeAssignableTo<ProtocolAdapter>()
+  expect<ProtocolAdapter>().type.toBeAssignableFrom({ name: 'x', tokens: ['x'], continuation: false, switch () {} })
+  expect<ProtocolAdapter>().type.not.toBeAssignableFrom({ name: 'x', tokens: ['x'], switch () {} })
+})
