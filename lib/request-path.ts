@@ -7,7 +7,7 @@ import type { ConnectionRegistry } from './registry'
 import { UpgradeRequest } from './request-body'
 import { kExchange } from './symbols'
 
-export const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
 
 export interface Upgrader {

@@ -31,8 +31,10 @@ function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute {
   const tokens: string[] = []
   names.forEach((name, rank) => {
     const adapter = upgrader.settings.adapters.get(name)
-    const known = [...upgrader.settings.adapters.keys()].join(', ')
-    if (adapter === undefined) throw fail(`unknown protocol "${name}" (registered: ${known === '' ? 'none' : known})`)
+    if (adapter === undefined) {
+      const known = [...upgrader.settings.adapters.keys()].join(', ')
+      throw fail(`unknown protocol "${name}" (registered: ${known === '' ? 'none' : known})`)
+    }
     const value = options.protocols?.[name]
     if (adapter.continuation && value !== true) throw fail(`protocols.${name} must be true: the route handler answers over ${name}`)
     if (!adapter.continuation && typeof value !== 'function') throw fail(`protocols.${name} must be a handler (connection, request) => {}`)
