@@ -42,8 +42,8 @@ export async function startTls (t: Test, client: RawClient): Promise<TLSSocket> 
   return socket
 }
 
-/** Collects what a TLS socket receives until it contains `needle` or closes. */
-export function reader (socket: TLSSocket): (needle: string) => Promise<string> {
+/** Collects what a TLS socket receives; the function waits until it holds `needle` `times` times, or closes. */
+export function reader (socket: TLSSocket): (needle: string, times?: number) => Promise<string> {
   let text = ''
   const waiters: Array<() => void> = []
   socket.on('data', (chunk: Buffer) => {
@@ -51,8 +51,8 @@ export function reader (socket: TLSSocket): (needle: string) => Promise<string> 
     for (const wake of waiters.splice(0)) wake()
   })
   socket.on('close', () => { for (const wake of waiters.splice(0)) wake() })
-  return async (needle) => {
-    while (!text.includes(needle) && !socket.destroyed && !socket.readableEnded) {
+  return async (needle, times = 1) => {
+    while (text.split(needle).length <= times && !socket.destroyed && !socket.readableEnded) {
       await new Promise<void>((resolve) => waiters.push(resolve))
     }
     return text

@@ -4,10 +4,9 @@ import type { IncomingMessage } from 'node:http'
 // its connection is already upgraded (the 100 Continue, if any, was sent before the 101).
 const HOP_FIELDS = new Set(['connection', 'upgrade', 'content-length', 'transfer-encoding', 'expect', 'keep-alive', 'te', 'trailer'])
 
-/** The options a request's `Connection` field lists, lower case. */
+/** The options a request's `Connection` field lists, lower case; an upgrade request always has one. */
 export function connectionOptions (request: IncomingMessage): string[] {
-  const value = request.headers.connection
-  return value === undefined ? [] : value.split(',').map((option) => option.trim().toLowerCase())
+  return String(request.headers.connection).split(',').map((option) => option.trim().toLowerCase())
 }
 
 /**

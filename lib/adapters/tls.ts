@@ -28,6 +28,8 @@ function secure (ctx: Switch, secureContext: SecureContext, onSecure: (socket: T
     ctx.log.debug({ err }, `fastify-upgrade: TLS handshake ${reason}`)
     socket.destroy()
   }
+  // A handshake under way has nothing to finish gracefully.
+  ctx.onServerClose(() => { socket.destroy() })
   const timer = setTimeout(fail, ctx.handshakeTimeout, 'timed out')
   const onError = (err: Error): void => { fail('failed', err) }
   socket.once('error', onError)
@@ -70,6 +72,8 @@ export function tls (options: TlsOptions): ProtocolAdapter<true> {
     advertise: [...tokens].reverse().concat('HTTP/1.1'),
     continuation: true,
     isActive: (request) => request.protocol === 'https',
+    // TLS inside TLS is no upgrade: a request that is already secure is served as it is.
+    check: (request) => request.protocol !== 'https',
     switch (ctx) {
       secure(ctx, secureContext, (socket) => {
         socket.unshift(replay(ctx.request.raw, ctx.body))
