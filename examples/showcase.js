@@ -1,10 +1,40 @@
 'use strict'
 
 // The showcase: one port, every protocol, the same routes. `npm start` builds and runs it.
+const { execFileSync } = require('node:child_process')
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs')
+const { tmpdir } = require('node:os')
+const { join } = require('node:path')
 const Fastify = require('fastify')
 const fastifyUpgrade = require('..')
 
-const { raw } = fastifyUpgrade
+const { raw, tls } = fastifyUpgrade
+
+// The TLS demo's key and certificate: TLS_KEY and TLS_CERT (PEM files), or a self-signed pair made with openssl.
+function certificate () {
+  if (process.env.TLS_KEY && process.env.TLS_CERT) {
+    return { key: readFileSync(process.env.TLS_KEY), cert: readFileSync(process.env.TLS_CERT) }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'fastify-upgrade-showcase-'))
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const TLS_CLIENT = `const net = require('node:net')
+const tls = require('node:tls')
+const socket = net.connect(3000, '127.0.0.1', () => {
+  socket.write('GET /secret HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: upgrade\\r\\nUpgrade: TLS/1.2\\r\\n\\r\\n')
+})
+socket.once('data', (head) => {             // HTTP/1.1 101 Switching Protocols, Upgrade: TLS/1.2, HTTP/1.1
+  const secure = tls.connect({ socket, rejectUnauthorized: false })  // the showcase's certificate is self-signed
+  secure.pipe(process.stdout)                // the answer to GET /secret, over TLS
+})`
 
 function page (host) {
   return `<!doctype html>
@@ -19,6 +49,13 @@ function page (host) {
 <p><code>GET /echo</code> switches to <code>echo/1</code> and sends back every byte it gets:</p>
 <pre>curl -sN --no-buffer -H 'Connection: upgrade' -H 'Upgrade: echo/1' http://${host}/echo</pre>
 <p>Without <code>Upgrade</code> it is an ordinary route: <code>curl http://${host}/echo</code>.</p>
+<h2>TLS in place (RFC 2817)</h2>
+<p><code>GET /secret</code> is only served over TLS. In cleartext it answers <code>426 Upgrade Required</code> with
+<code>Upgrade: TLS/1.2, HTTP/1.1</code>: <code>curl -i http://${host}/secret</code>. A client that asks for
+<code>Upgrade: TLS/1.2</code> gets <code>101</code>, runs the TLS handshake on the same connection and gets the answer over
+TLS; the connection then serves HTTPS. curl cannot do this; this Node client can:</p>
+<pre>${TLS_CLIENT.replace(/</g, '&lt;')}</pre>
+<p>CUPS clients speak it too: <code>ipptool -E</code> upgrades with <code>OPTIONS *</code> before its first IPP request.</p>
 </body>
 </html>
 `
@@ -27,7 +64,7 @@ function page (host) {
 async function buildShowcase (options = {}) {
   const app = Fastify({ logger: options.logger ?? true })
   await app.register(fastifyUpgrade, {
-    protocols: [raw({ name: 'echo', tokens: ['echo/1'] })]
+    protocols: [raw({ name: 'echo', tokens: ['echo/1'] }), tls(options.certificate ?? certificate())]
   })
 
   app.get('/', async (request, reply) => reply.type('text/html; charset=utf-8').send(page(request.host)))
@@ -35,6 +72,10 @@ async function buildShowcase (options = {}) {
   app.get('/echo', {
     upgrade: { protocols: { echo: (socket) => { socket.pipe(socket) } } }
   }, async () => 'Send Connection: upgrade and Upgrade: echo/1 to switch this connection to an echo.\n')
+
+  app.get('/secret', {
+    upgrade: { protocols: { tls: true }, required: true }
+  }, async (request) => `This secret came to ${request.ip} over ${request.protocol}.\n`)
 
   return app
 }

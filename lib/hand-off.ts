@@ -1,19 +1,22 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http'
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { UpgradeContext } from '../types/index'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
+import type { ProtocolAdapter, UpgradeContext } from '../types/index'
 import { FST_ERR_UPGRADE_HANDLER } from './errors'
 import type { Choice } from './negotiation'
+import type { ServerWideAdapter } from './options'
 import { release, sendContinue, unpause, type Exchange, type Upgrader } from './request-path'
+
+/** The context every adapter gets, whatever it is switched from. */
+type BaseContext = Omit<UpgradeContext, 'request' | 'value'>
 
 /**
  * Accepts an upgrade: the body is in, so the socket leaves Fastify with the bytes that followed
- * the request back on it (U8), and the adapter takes over. The only way to write the 101 is
+ * the request back on it (U8), and `start` runs the adapter. The only way to write the 101 is
  * `switchProtocols`, which always names the protocol (S2).
  */
-export function handOff (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
+function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdapter, token: string, log: FastifyBaseLogger,
+  start: (ctx: BaseContext) => void | Promise<void>): void {
   const { socket, body } = exchange
-  const { adapter, value } = choice.candidate
-  reply.hijack()
   release(exchange)
   // The client left while hooks ran or the body was read: there is nobody to switch.
   if (socket.destroyed) return
@@ -24,14 +27,13 @@ export function handOff (upgrader: Upgrader, exchange: Exchange, choice: Choice,
   upgrader.registry.track(socket, () => socket.end(), true)
 
   let switched = false
-  const ctx: UpgradeContext = {
+  const ctx: BaseContext = {
     socket,
-    request,
-    token: choice.offer.token,
-    value,
-    log: request.log,
+    token,
+    log,
     handshakeTimeout: upgrader.settings.handshakeTimeout,
-    switchProtocols (headers = {}, upgrade = choice.offer.token) {
+    body: body.keptBody(),
+    switchProtocols (headers = {}, upgrade = token) {
       if (switched) throw new Error('101 Switching Protocols was already sent')
       validateHeaderValue('upgrade', upgrade)
       if (upgrade.trim() === '') throw new Error('a 101 must name the protocol in Upgrade')
@@ -49,13 +51,26 @@ export function handOff (upgrader: Upgrader, exchange: Exchange, choice: Choice,
     }
   }
   const fail = (cause: unknown): void => {
-    request.log.error({ err: new FST_ERR_UPGRADE_HANDLER(adapter.name, request.url, { cause }) }, 'fastify-upgrade: handler failed')
+    log.error({ err: new FST_ERR_UPGRADE_HANDLER(adapter.name, body.url, { cause }) }, 'fastify-upgrade: handler failed')
     socket.destroy()
   }
   try {
-    const result = adapter.switch(ctx)
+    const result = start(ctx)
     if (result !== undefined) result.catch(fail)
   } catch (error) {
     fail(error)
   }
+}
+
+/** Accepts the upgrade a route's handler chose. */
+export function handOff (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
+  const { adapter, value } = choice.candidate
+  reply.hijack()
+  takeOver(upgrader, exchange, adapter, choice.offer.token, request.log, (ctx) => adapter.switch({ ...ctx, request, value }))
+}
+
+/** Accepts an upgrade of `OPTIONS *`, which no route can match. */
+export function handOffServerWide (upgrader: Upgrader, exchange: Exchange, adapter: ServerWideAdapter, token: string): void {
+  const { fastify } = upgrader
+  takeOver(upgrader, exchange, adapter, token, fastify.log, (ctx) => adapter.serverWide({ ...ctx, value: true, request: exchange.body, fastify }))
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { FastifyUpgradeOptions } from '../types/index'
 import { raw } from './adapters/raw'
+import { tls } from './adapters/tls'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
 import { hasConnectionOption, parseUpgrade } from './negotiation'
 import { resolveOptions } from './options'
@@ -41,4 +42,4 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
 
 const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })
 
-export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, raw })
+export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, raw, tls })

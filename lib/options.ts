@@ -2,10 +2,14 @@ import type { FastifyUpgradeOptions, ProtocolAdapter } from '../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
 import { protocolKey } from './negotiation'
 
+export type ServerWideAdapter = ProtocolAdapter & Required<Pick<ProtocolAdapter, 'serverWide'>>
+
 export interface Settings {
   adapters: Map<string, ProtocolAdapter>
   /** The comparison keys of every adapter's tokens. */
   keys: Set<string>
+  /** Adapters that accept an upgrade of `OPTIONS *`, by token key. */
+  serverWide: Map<string, ServerWideAdapter>
   preference: 'client' | 'server'
   maxBodySize: number
   handshakeTimeout: number
@@ -27,6 +31,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
   }
   const adapters = new Map<string, ProtocolAdapter>()
   const keys = new Set<string>()
+  const serverWide = new Map<string, ServerWideAdapter>()
   for (const adapter of options.protocols) {
     if (typeof adapter?.name !== 'string' || typeof adapter.switch !== 'function' || !Array.isArray(adapter.tokens)) {
       throw new FST_ERR_UPGRADE_OPTIONS('each protocol adapter needs a name, tokens and a switch function')
@@ -38,6 +43,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
       if (key === undefined) throw new FST_ERR_UPGRADE_OPTIONS(`"${token}" of adapter "${adapter.name}" is not a protocol token`)
       if (keys.has(key)) throw new FST_ERR_UPGRADE_OPTIONS(`token "${token}" is answered by two adapters`)
       keys.add(key)
+      if (adapter.serverWide !== undefined) serverWide.set(key, adapter as ServerWideAdapter)
     }
     adapters.set(adapter.name, adapter)
   }
@@ -48,6 +54,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
   return {
     adapters,
     keys,
+    serverWide,
     preference,
     maxBodySize: count(options, 'maxBodySize', 65536),
     handshakeTimeout: count(options, 'handshakeTimeout', 10000),

@@ -5,6 +5,7 @@ import { hasConnectionOption, parseUpgrade, type Offer } from './negotiation'
 import type { Settings } from './options'
 import type { ConnectionRegistry } from './registry'
 import { UpgradeRequest } from './request-body'
+import { acceptServerWide } from './server-wide'
 import { kExchange } from './symbols'
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
@@ -98,15 +99,17 @@ export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessag
       socket.end(BAD_REQUEST)
       return
     }
-    const body = new UpgradeRequest(req, socket, head) as ExchangeRequest
-    const res = new ServerResponse(body)
     const connection = req.headers.connection
+    const offers = http11 && hasConnectionOption(connection, 'upgrade') ? parseUpgrade(req.headers.upgrade) : []
+    // A continuation adapter replays the request, body included, over the new protocol.
+    const body = new UpgradeRequest(req, socket, head, offers.length > 0 ? settings.maxBodySize : 0) as ExchangeRequest
+    const res = new ServerResponse(body)
     res.shouldKeepAlive = http11 && !hasConnectionOption(connection, 'close')
     const exchange: Exchange = {
       socket,
       res,
       body,
-      offers: http11 && hasConnectionOption(connection, 'upgrade') ? parseUpgrade(req.headers.upgrade) : [],
+      offers,
       expectContinue: http11 && req.headers.expect?.toLowerCase() === '100-continue',
       continued: false,
       timer: setTimeout(() => {
@@ -131,6 +134,7 @@ export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessag
     socket.on('end', exchange.onSocketEnd)
     res.assignSocket(socket)
     res.on('finish', () => { handBack(upgrader, exchange) })
+    if (req.url === '*' && acceptServerWide(upgrader, exchange)) return
     fastify.routing(body, res)
   }
 

@@ -40,7 +40,7 @@ function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute {
     if (!adapter.continuation && typeof value !== 'function') throw fail(`protocols.${name} must be a handler (connection, request) => {}`)
     for (const token of adapter.tokens) protocols.set(protocolKey(token) as string, { adapter, value, rank })
     adapters.push(adapter)
-    tokens.push(...adapter.tokens)
+    tokens.push(...(adapter.advertise ?? adapter.tokens))
   })
   return { protocols, adapters, required: options.required === true, advertised: tokens.join(', ') }
 }

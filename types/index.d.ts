@@ -1,5 +1,7 @@
 /// <reference types="node" />
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { SecureContextOptions } from 'node:tls'
 import type {
   ContextConfigDefault,
   FastifyBaseLogger,
@@ -90,12 +92,26 @@ declare namespace fastifyUpgrade {
     log: FastifyBaseLogger
     handshakeTimeout: number
     /**
+     * The request body as received (chunked framing removed), for a continuation adapter that
+     * replays the request over the new protocol; empty when there was none.
+     */
+    body: Buffer
+    /**
      * Writes `101 Switching Protocols` with `Connection: upgrade`, `Upgrade: <upgrade>`
      * (default: the chosen token) and the extra headers.
      */
     switchProtocols(headers?: Record<string, string>, upgrade?: string): void
     /** Replaces how `fastify.close()` closes this connection gracefully (default: `socket.end()`). */
     onServerClose(close: () => void): void
+  }
+
+  /**
+   * What `serverWide` receives: an `OPTIONS *` request reaches no route, so there is no Fastify
+   * request, only Node's, and the instance whose server the connection belongs to.
+   */
+  export interface ServerWideContext extends Omit<UpgradeContext<true>, 'request'> {
+    request: IncomingMessage
+    fastify: FastifyInstance
   }
 
   export interface ProtocolAdapter<Value = unknown> {
@@ -105,6 +121,8 @@ declare namespace fastifyUpgrade {
     tokens: readonly string[]
     /** `true` when the route value must be `true` (continuation), otherwise a handler function. */
     continuation: boolean
+    /** What a 426 lists in `Upgrade` for this adapter, best first (default: `tokens`). */
+    advertise?: readonly string[]
     /** Called once when the plugin is registered, for adapters that serve beside Fastify's routes. */
     setup?(fastify: FastifyInstance): void
     /** Before the 101: return `false` to decline (the request is served as plain HTTP), throw an HTTP error to refuse. */
@@ -113,6 +131,11 @@ declare namespace fastifyUpgrade {
     isActive?(request: FastifyRequest): boolean
     /** Takes over the connection: must call `ctx.switchProtocols()` before writing anything else. */
     switch(ctx: UpgradeContext<Value>): void | Promise<void>
+    /**
+     * Upgrades a whole connection asked for with `OPTIONS *` (RFC 2817 §3.2), which no route can
+     * match: runs no hooks; writes the 101, takes the socket and answers the `OPTIONS *` itself.
+     */
+    serverWide?(ctx: ServerWideContext): void | Promise<void>
     /** Releases what the adapter holds, on `fastify.close()`. */
     close?(): void | Promise<void>
   }
@@ -123,6 +146,25 @@ declare namespace fastifyUpgrade {
     /** The `Upgrade` tokens it answers, e.g. `['echo/1']`. */
     tokens: string[]
   }
+
+  export interface TlsOptions extends SecureContextOptions {
+    /**
+     * Highest TLS version offered (default `'TLSv1.2'`): CUPS clients (GnuTLS) fail on the TLS 1.3
+     * session tickets a server sends right after an upgrade.
+     */
+    maxVersion?: SecureContextOptions['maxVersion']
+  }
+
+  export interface UpgradeProtocols {
+    /** RFC 2817: the route's handler answers the request over TLS. */
+    tls: true
+  }
+
+  /**
+   * TLS within HTTP/1.1 (RFC 2817): `Upgrade: TLS/1.x` switches the connection to TLS in place;
+   * the request is then answered over TLS and the connection serves HTTPS.
+   */
+  export function tls (options: TlsOptions): ProtocolAdapter<true>
 
   /** A custom protocol: the route's handler receives the socket after the 101. */
   export function raw (options: RawOptions): ProtocolAdapter<UpgradeHandler<Socket>>
