@@ -42,12 +42,11 @@ export class UpgradeRequest extends IncomingMessage {
   private readonly onSocketData = (chunk: Buffer) => { this.feed(chunk) }
   private waiter: ((error?: Error) => void) | undefined
   /** Body bytes kept for a continuation adapter, which replays the request after the switch. */
-  private kept: Buffer[] | undefined
+  private readonly kept: Buffer[] = []
 
   /** `keep`: how many body bytes to keep for `keptBody()` (0: none); beyond it the upgrade fails anyway. */
   constructor (source: IncomingMessage, socket: Socket, head: Buffer, private readonly keep = 0) {
     super(socket)
-    if (keep > 0) this.kept = []
     this.method = source.method
     this.url = source.url
     this.httpVersionMajor = source.httpVersionMajor
@@ -100,7 +99,7 @@ export class UpgradeRequest extends IncomingMessage {
 
   /** The body bytes kept, once `complete`. */
   keptBody (): Buffer {
-    return this.kept === undefined ? EMPTY : Buffer.concat(this.kept)
+    return Buffer.concat(this.kept)
   }
 
   /** The connection went away before the body was in. */
@@ -172,10 +171,8 @@ export class UpgradeRequest extends IncomingMessage {
       this.fail(new FST_ERR_UPGRADE_BODY_TOO_LARGE(this.limit))
       return false
     }
-    if (this.kept !== undefined) {
-      if (this.received > this.keep) this.kept = undefined
-      else this.kept.push(data)
-    }
+    // Beyond `keep` the upgrade is refused with 413 anyway.
+    if (this.received <= this.keep) this.kept.push(data)
     if (!this.push(data) && this.reading) this.socket.pause()
     return true
   }
