@@ -2,6 +2,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { hasConnectionOption, parseUpgrade, type Offer } from './negotiation'
+import type { ForeignUpgrades } from './foreign-upgrades'
 import type { Settings } from './options'
 import type { ConnectionRegistry } from './registry'
 import { UpgradeRequest } from './request-body'
@@ -14,6 +15,7 @@ export interface Upgrader {
   fastify: FastifyInstance
   settings: Settings
   registry: ConnectionRegistry
+  foreign: ForeignUpgrades
 }
 
 /** One request on Node's upgrade path, from its head until it switches or is served as HTTP. */
@@ -84,6 +86,7 @@ function handBack (upgrader: Upgrader, exchange: Exchange): void {
 export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
   const { fastify, settings, registry } = upgrader
   return function onUpgrade (req, socket, head) {
+    if (upgrader.foreign.dispatch(req, socket, head)) return
     if (!socket.listeners('error').includes(onSocketError)) socket.on('error', onSocketError)
     const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor === 1
     if (http11 && req.headers.host === undefined && (fastify.server as { requireHostHeader?: boolean }).requireHostHeader !== false) {
