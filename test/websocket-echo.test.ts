@@ -43,6 +43,6 @@ test('undici 7 WebSocket echoes binary messages', async (t) => {
   t.teardown(() => client.close())
   await new Promise((resolve) => client.addEventListener('open', resolve, { once: true }))
   client.send(new Uint8Array([1, 2, 3]))
-  const event = await new Promise<MessageEvent>((resolve) => client.addEventListener('message', resolve, { once: true }))
+  const event = await new Promise<{ data: unknown }>((resolve) => client.addEventListener('message', (e) => resolve(e), { once: true }))
   t.same([...new Uint8Array(event.data as ArrayBuffer)], [1, 2, 3])
 })

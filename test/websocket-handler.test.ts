@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { setImmediate as tick } from 'node:timers/promises'
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { WebSocket as WsClient } from 'ws'
 import fastifyUpgrade from '../lib/index'
 import { build, listen } from './helpers'
@@ -8,7 +8,7 @@ import { build, listen } from './helpers'
 const { websocket } = fastifyUpgrade
 
 /** Opens a client that sends `messages` as soon as the handshake is done; answers it and its close. */
-function connect (t: Parameters<Parameters<typeof test>[1]>[0], port: number, path: string, messages: string[] = []) {
+function connect (t: Test, port: number, path: string, messages: string[] = []) {
   const c = new WsClient(`ws://127.0.0.1:${port}${path}`)
   t.teardown(() => c.terminate())
   c.once('open', () => { for (const message of messages) c.send(message) })

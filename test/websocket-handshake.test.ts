@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { WebSocket as WsClient } from 'ws'
 import fastifyUpgrade from '../lib/index'
 import { build, client, listen, upgradeRequest } from './helpers'
@@ -7,7 +7,7 @@ const { websocket } = fastifyUpgrade
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
 
-async function serve (t: Parameters<Parameters<typeof test>[1]>[0], options = {}) {
+async function serve (t: Test, options = {}) {
   const app = await build(t, { protocols: [websocket(options)] })
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers.authorization === 'no') await reply.code(401).send('who are you?')
@@ -22,7 +22,7 @@ async function serve (t: Parameters<Parameters<typeof test>[1]>[0], options = {}
 }
 
 /** What the server answers to a handshake with these extra header lines. */
-async function answer (t: Parameters<Parameters<typeof test>[1]>[0], port: number, extra: string[], method = 'GET', upgrade = 'websocket'): Promise<string> {
+async function answer (t: Test, port: number, extra: string[], method = 'GET', upgrade = 'websocket'): Promise<string> {
   const c = client(t, port)
   c.write(upgradeRequest('/chat', upgrade, extra, method))
   return c.until('\r\n\r\n')

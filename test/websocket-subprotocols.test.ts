@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { WebSocket as WsClient } from 'ws'
 import { WebSocket as UndiciWebSocket } from 'undici'
 import fastifyUpgrade from '../lib/index'
@@ -7,7 +7,7 @@ import { build, listen } from './helpers'
 
 const { websocket } = fastifyUpgrade
 
-async function serve (t: Parameters<Parameters<typeof test>[1]>[0], options: WebSocketOptions = {}): Promise<number> {
+async function serve (t: Test, options: WebSocketOptions = {}): Promise<number> {
   const app = await build(t, { protocols: [websocket(options)] })
   const handler = (socket: import('ws').WebSocket) => { socket.send(socket.protocol) }
   app.get('/chat', { upgrade: { protocols: { websocket: { handler, protocols: ['chat.v2', 'chat.v1'] } } } }, async () => 'plain')
@@ -16,7 +16,7 @@ async function serve (t: Parameters<Parameters<typeof test>[1]>[0], options: Web
 }
 
 /** The Sec-WebSocket-Protocol of the 101 and the protocol the handler saw. */
-async function connect (t: Parameters<Parameters<typeof test>[1]>[0], port: number, path: string, offered: string[]): Promise<[string | undefined, string]> {
+async function connect (t: Test, port: number, path: string, offered: string[]): Promise<[string | undefined, string]> {
   const c = new WsClient(`ws://127.0.0.1:${port}${path}`, offered)
   t.teardown(() => c.terminate())
   const header = new Promise<string | undefined>((resolve) => c.once('upgrade', (res) => resolve(res.headers['sec-websocket-protocol'] as string | undefined)))
@@ -59,7 +59,7 @@ test('W3: undici 7 WebSocket sees the selected protocol', async (t) => {
   const port = await serve(t)
   const c = new UndiciWebSocket(`ws://127.0.0.1:${port}/chat`, ['chat.v1'])
   t.teardown(() => c.close())
-  const event = await new Promise<MessageEvent>((resolve) => c.addEventListener('message', resolve, { once: true }))
+  const event = await new Promise<{ data: unknown }>((resolve) => c.addEventListener('message', (e) => resolve(e), { once: true }))
   t.equal(c.protocol, 'chat.v1')
   t.equal(event.data, 'chat.v1')
 })
