@@ -8,7 +8,7 @@ const { join } = require('node:path')
 const Fastify = require('fastify')
 const fastifyUpgrade = require('..')
 
-const { raw, tls } = fastifyUpgrade
+const { raw, tls, websocket } = fastifyUpgrade
 
 // The TLS demo's key and certificate: TLS_KEY and TLS_CERT (PEM files), or a self-signed pair made with openssl.
 function certificate () {
@@ -49,6 +49,24 @@ function page (host) {
 <p><code>GET /echo</code> switches to <code>echo/1</code> and sends back every byte it gets:</p>
 <pre>curl -sN --no-buffer -H 'Connection: upgrade' -H 'Upgrade: echo/1' http://${host}/echo</pre>
 <p>Without <code>Upgrade</code> it is an ordinary route: <code>curl http://${host}/echo</code>.</p>
+<h2>Chat, a WebSocket</h2>
+<p><code>GET /chat</code> switches to <code>websocket</code> (RFC 6455, on ws) through the same route, hooks
+and types as the rest of the app, and echoes every message. Type one:</p>
+<form id="chat"><input id="message" autocomplete="off" placeholder="a message" aria-label="message"> <button>Send</button></form>
+<pre id="log" aria-live="polite"></pre>
+<script>
+const log = document.getElementById('log')
+const input = document.getElementById('message')
+const socket = new WebSocket('ws://' + location.host + '/chat')
+socket.onopen = () => { log.textContent += 'connected\\n' }
+socket.onmessage = (event) => { log.textContent += 'echo: ' + event.data + '\\n' }
+socket.onclose = (event) => { log.textContent += 'closed (' + event.code + ')\\n' }
+document.getElementById('chat').onsubmit = (event) => {
+  event.preventDefault()
+  socket.send(input.value)
+  input.value = ''
+}
+</script>
 <h2>TLS in place (RFC 2817)</h2>
 <p><code>GET /secret</code> is only served over TLS. In cleartext it answers <code>426 Upgrade Required</code> with
 <code>Upgrade: TLS/1.2, HTTP/1.1</code>: <code>curl -i http://${host}/secret</code>. A client that asks for
@@ -64,7 +82,7 @@ TLS; the connection then serves HTTPS. curl cannot do this; this Node client can
 async function buildShowcase (options = {}) {
   const app = Fastify({ logger: options.logger ?? true })
   await app.register(fastifyUpgrade, {
-    protocols: [raw({ name: 'echo', tokens: ['echo/1'] }), tls(options.certificate ?? certificate())]
+    protocols: [websocket(), raw({ name: 'echo', tokens: ['echo/1'] }), tls(options.certificate ?? certificate())]
   })
 
   app.get('/', async (request, reply) => reply.type('text/html; charset=utf-8').send(page(request.host)))
@@ -73,6 +91,9 @@ async function buildShowcase (options = {}) {
     upgrade: { protocols: { echo: (socket) => { socket.pipe(socket) } } }
   }, async () => 'Send Connection: upgrade and Upgrade: echo/1 to switch this connection to an echo.\n')
 
+  app.get('/chat', {
+    upgrade: { protocols: { websocket: (socket) => { socket.on('message', (data, binary) => { socket.send(data, { binary }) }) } } }
+  }, async () => 'Open / in a browser, or connect a WebSocket client to this route.\n')
   app.get('/secret', {
     upgrade: { protocols: { tls: true }, required: true }
   }, async (request) => `This secret came to ${request.ip} over ${request.protocol}.\n`)

@@ -7,3 +7,5 @@ export const FST_ERR_UPGRADE_BODY_TOO_LARGE = createError('FST_ERR_UPGRADE_BODY_
 export const FST_ERR_UPGRADE_REQUIRED = createError('FST_ERR_UPGRADE_REQUIRED', 'This resource is only served after an upgrade to %s', 426)
 export const FST_ERR_UPGRADE_TOO_MANY = createError('FST_ERR_UPGRADE_TOO_MANY', 'Too many upgraded connections, try again later', 503)
 export const FST_ERR_UPGRADE_HANDLER = createError('FST_ERR_UPGRADE_HANDLER', 'The %s handler of %s failed')
+export const FST_ERR_UPGRADE_WEBSOCKET_VERSION = createError('FST_ERR_UPGRADE_WEBSOCKET_VERSION', 'Unsupported Sec-WebSocket-Version, this server speaks 13', 426)
+export const FST_ERR_UPGRADE_FORBIDDEN_ORIGIN = createError('FST_ERR_UPGRADE_FORBIDDEN_ORIGIN', 'Origin %s may not open a WebSocket here', 403)

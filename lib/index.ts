@@ -3,7 +3,9 @@ import fp from 'fastify-plugin'
 import type { FastifyUpgradeOptions } from '../types/index'
 import { raw } from './adapters/raw'
 import { tls } from './adapters/tls'
+import { websocket } from './adapters/websocket'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
+import { ForeignUpgrades } from './foreign-upgrades'
 import { hasConnectionOption, parseUpgrade } from './negotiation'
 import { resolveOptions } from './options'
 import { ConnectionRegistry } from './registry'
@@ -21,11 +23,15 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
   const server = fastify.server as UpgradeServer
   if (server[kRegistered] === true) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
   server[kRegistered] = true
-  const upgrader: Upgrader = { fastify, settings, registry: new ConnectionRegistry() }
+  const upgrader: Upgrader = { fastify, settings, registry: new ConnectionRegistry(), foreign: new ForeignUpgrades() }
 
   for (const adapter of settings.adapters.values()) adapter.setup?.(fastify)
   fastify.addHook('onRoute', createRouteHook(upgrader))
-  server.on('upgrade', createUpgradeListener(upgrader))
+  fastify.addHook('onRoute', (route) => { if (route.upgrade !== undefined) upgrader.foreign.addRoute(route) })
+  const onUpgrade = createUpgradeListener(upgrader)
+  server.on('upgrade', onUpgrade)
+  // Plugins registered before or after this one (@fastify/websocket) have added their listeners by now.
+  fastify.addHook('onReady', async () => { upgrader.foreign.takeOver(server, onUpgrade) })
   // Node ≥ 22.21 and ≥ 24.9 read this per request: a request that offers no protocol we speak stays
   // on Node's own path (body, 100-continue, keep-alive); our route wrapper still answers its 426.
   server.shouldUpgradeCallback = (req) => {
@@ -42,4 +48,4 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
 
 const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })
 
-export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, raw, tls })
+export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, raw, tls, websocket })

@@ -9,7 +9,7 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
   TCHAR[c.charCodeAt(0)] = 1
 }
 
-function isToken (value: string, start: number, end: number): boolean {
+export function isToken (value: string, start: number, end: number): boolean {
   if (start === end) return false
   for (let i = start; i < end; i++) {
     const code = value.charCodeAt(i)

@@ -2,6 +2,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { hasConnectionOption, parseUpgrade, type Offer } from './negotiation'
+import type { ForeignUpgrades } from './foreign-upgrades'
 import type { Settings } from './options'
 import type { ConnectionRegistry } from './registry'
 import { UpgradeRequest } from './request-body'
@@ -15,6 +16,7 @@ export interface Upgrader {
   fastify: FastifyInstance
   settings: Settings
   registry: ConnectionRegistry
+  foreign: ForeignUpgrades
 }
 
 /** One request on Node's upgrade path, from its head until it switches or is served as HTTP. */
@@ -139,6 +141,7 @@ export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessag
   }
 
   return function onUpgrade (req, socket, head) {
+    if (upgrader.foreign.dispatch(req, socket, head)) return
     if (!socket.listeners('error').includes(onSocketError)) socket.on('error', onSocketError)
     registry.track(socket)
     // Node emits a pipelined upgrade while the previous response on the connection is still being

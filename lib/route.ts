@@ -36,8 +36,14 @@ function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute {
       throw fail(`unknown protocol "${name}" (registered: ${known === '' ? 'none' : known})`)
     }
     const value = options.protocols?.[name]
-    if (adapter.continuation && value !== true) throw fail(`protocols.${name} must be true: the route handler answers over ${name}`)
-    if (!adapter.continuation && typeof value !== 'function') throw fail(`protocols.${name} must be a handler (connection, request) => {}`)
+    if (adapter.validateRoute !== undefined) {
+      const problem = adapter.validateRoute(value)
+      if (problem !== undefined) throw fail(`protocols.${name} ${problem}`)
+    } else if (adapter.continuation && value !== true) {
+      throw fail(`protocols.${name} must be true: the route handler answers over ${name}`)
+    } else if (!adapter.continuation && typeof value !== 'function') {
+      throw fail(`protocols.${name} must be a handler (connection, request) => {}`)
+    }
     for (const token of adapter.tokens) protocols.set(protocolKey(token) as string, { adapter, value, rank })
     adapters.push(adapter)
     tokens.push(...(adapter.advertise ?? adapter.tokens))

@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { SecureContextOptions } from 'node:tls'
+import type { PerMessageDeflateOptions, WebSocket } from 'ws'
 import type {
   ContextConfigDefault,
   FastifyBaseLogger,
@@ -49,7 +50,17 @@ declare namespace fastifyUpgrade {
    *
    *     declare module 'fastify-upgrade' { interface UpgradeProtocols { echo: Socket } }
    */
-  export interface UpgradeProtocols {}
+  export interface UpgradeProtocols {
+    websocket: WebSocket
+  }
+
+  /**
+   * Object forms a route value may take besides the handler, by adapter name (the adapter's
+   * `validateRoute` accepts them). Merge entries for third-party adapters the same way.
+   */
+  export interface UpgradeRouteObjects<Request = FastifyRequest> {
+    websocket: WebSocketRoute<Request>
+  }
 
   /** A hand-off handler; a returned promise that rejects is logged and its connection destroyed. */
   export type UpgradeHandler<Connection, Request = FastifyRequest> =
@@ -60,7 +71,10 @@ declare namespace fastifyUpgrade {
 
   export interface RouteUpgradeOptions<Request = FastifyRequest> {
     /** Adapter name to route value, in server preference order. */
-    protocols: { [Name in keyof UpgradeProtocols]?: UpgradeRouteValue<UpgradeProtocols[Name], Request> }
+    protocols: {
+      [Name in keyof UpgradeProtocols]?: UpgradeRouteValue<UpgradeProtocols[Name], Request> |
+        (Name extends keyof UpgradeRouteObjects ? UpgradeRouteObjects<Request>[Name] : never)
+    }
     /** Answer 426 Upgrade Required to a request that does not switch to one of `protocols`. */
     required?: boolean
   }
@@ -123,6 +137,11 @@ declare namespace fastifyUpgrade {
     continuation: boolean
     /** What a 426 lists in `Upgrade` for this adapter, best first (default: `tokens`). */
     advertise?: readonly string[]
+    /**
+     * Checks a route's value at startup instead of the `continuation` rule, for adapters that
+     * accept more than `true` or a handler: returns why the value is wrong, or `undefined`.
+     */
+    validateRoute?(value: unknown): string | undefined
     /** Called once when the plugin is registered, for adapters that serve beside Fastify's routes. */
     setup?(fastify: FastifyInstance): void
     /** Before the 101: return `false` to decline (the request is served as plain HTTP), throw an HTTP error to refuse. */
@@ -168,6 +187,39 @@ declare namespace fastifyUpgrade {
 
   /** A custom protocol: the route's handler receives the socket after the 101. */
   export function raw (options: RawOptions): ProtocolAdapter<UpgradeHandler<Socket>>
+
+  export interface WebSocketOptions {
+    /** Largest message, in bytes, a client may send (default 1048576; 0: no limit); beyond it ws closes with 1009. */
+    maxPayload?: number
+    /** Negotiate permessage-deflate (RFC 7692) when the client offers it (default false): ws's options. */
+    perMessageDeflate?: boolean | PerMessageDeflateOptions
+    /**
+     * Browser origins allowed to open a WebSocket (W4): a list of exact `Origin` values or a
+     * predicate. Others get 403 before any switch. A request without `Origin` (not a browser) passes.
+     */
+    allowedOrigins?: readonly string[] | ((origin: string, request: FastifyRequest) => boolean)
+    /**
+     * Picks the subprotocol among `acceptable`: those the client offered that the route declares,
+     * in the client's order (default: the first). Return `false` to speak none.
+     */
+    handleProtocols?: (acceptable: string[], request: FastifyRequest) => string | false
+    /** Answer pings automatically (default true). */
+    autoPong?: boolean
+    /** Skip UTF-8 validation of text messages (default false). */
+    skipUTF8Validation?: boolean
+  }
+
+  /** The object form of a `websocket` route value. */
+  export interface WebSocketRoute<Request = FastifyRequest> {
+    handler: UpgradeHandler<WebSocket, Request>
+    /** Subprotocols this route speaks, in `Sec-WebSocket-Protocol` (W3); none is selected otherwise. */
+    protocols?: readonly string[]
+    /** Overrides the adapter's `maxPayload` for this route. */
+    maxPayload?: number
+  }
+
+  /** WebSocket (RFC 6455) on ws: the route's handler receives ws's `WebSocket` after the 101. */
+  export function websocket (options?: WebSocketOptions): ProtocolAdapter<UpgradeHandler<WebSocket> | WebSocketRoute>
 
   export const fastifyUpgrade: FastifyUpgrade
   export { fastifyUpgrade as default }

@@ -1,0 +1,60 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { WebSocketOptions } from '../../types/index'
+import { FST_ERR_UPGRADE_BAD_REQUEST, FST_ERR_UPGRADE_FORBIDDEN_ORIGIN, FST_ERR_UPGRADE_WEBSOCKET_VERSION } from '../errors'
+import { isToken } from '../negotiation'
+
+// 16 bytes in base64 (RFC 6455 §4.1): 22 characters and the padding.
+const KEY = /^[+/0-9A-Za-z]{22}==$/
+
+/**
+ * The subprotocols of `Sec-WebSocket-Protocol`, in the client's order: a list of distinct tokens.
+ * `undefined` when the field is malformed, which ws would refuse after the switch.
+ */
+export function parseSubprotocols (value: string | undefined): string[] | undefined {
+  if (value === undefined) return []
+  const protocols = value.split(',').map((element) => element.trim())
+  if (protocols.some((protocol, i) => !isToken(protocol, 0, protocol.length) || protocols.indexOf(protocol) !== i)) return undefined
+  return protocols
+}
+
+function originAllowed (allowed: NonNullable<WebSocketOptions['allowedOrigins']>, origin: string, request: FastifyRequest): boolean {
+  return typeof allowed === 'function' ? allowed(origin, request) === true : allowed.includes(origin)
+}
+
+/**
+ * Refuses, before any switch, what RFC 6455 §4.2.1 does not allow (W1: 400; W2: 426 naming the
+ * version) and browsers from origins not allowed (W4: 403). Runs in the route handler, after the hooks.
+ */
+export function checkHandshake (request: FastifyRequest, reply: FastifyReply, allowedOrigins: WebSocketOptions['allowedOrigins']): void {
+  const { headers } = request
+  if (request.method !== 'GET') throw new FST_ERR_UPGRADE_BAD_REQUEST('A WebSocket handshake is a GET request')
+  const key = headers['sec-websocket-key']
+  if (typeof key !== 'string' || !KEY.test(key)) throw new FST_ERR_UPGRADE_BAD_REQUEST('Sec-WebSocket-Key must be 16 bytes in base64')
+  const version = headers['sec-websocket-version']
+  if (version === undefined) throw new FST_ERR_UPGRADE_BAD_REQUEST('Sec-WebSocket-Version is missing')
+  if (version !== '13') {
+    reply.header('sec-websocket-version', '13')
+    throw new FST_ERR_UPGRADE_WEBSOCKET_VERSION()
+  }
+  const protocol = headers['sec-websocket-protocol']
+  if (parseSubprotocols(typeof protocol === 'string' ? protocol : undefined) === undefined) {
+    throw new FST_ERR_UPGRADE_BAD_REQUEST('Sec-WebSocket-Protocol must be a list of distinct tokens')
+  }
+  const origin = headers.origin
+  if (allowedOrigins !== undefined && origin !== undefined && !originAllowed(allowedOrigins, origin, request)) {
+    throw new FST_ERR_UPGRADE_FORBIDDEN_ORIGIN(origin)
+  }
+}
+
+/**
+ * The subprotocol to answer (W3): one the client offered and the route declares, never ws's
+ * default of echoing the client's first offer.
+ */
+export function selectSubprotocol (request: FastifyRequest, declared: readonly string[], handleProtocols: WebSocketOptions['handleProtocols']): string | false {
+  const offered = parseSubprotocols(request.headers['sec-websocket-protocol'] as string | undefined) as string[]
+  const acceptable = offered.filter((protocol) => declared.includes(protocol))
+  if (acceptable.length === 0) return false
+  if (handleProtocols === undefined) return acceptable[0]
+  const chosen = handleProtocols(acceptable, request)
+  return typeof chosen === 'string' && acceptable.includes(chosen) ? chosen : false
+}

@@ -1,0 +1,127 @@
+import type { IncomingMessage } from 'node:http'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { ProtocolAdapter, UpgradeContext, UpgradeHandler, WebSocketOptions, WebSocketRoute } from '../../types/index'
+import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_OPTIONS } from '../errors'
+import { checkHandshake, selectSubprotocol } from './websocket-handshake'
+import { routeProblem, toRoute } from './websocket-route'
+
+type RouteValue = UpgradeHandler<WebSocket> | WebSocketRoute
+
+// A client message larger than this closes the connection with 1009 unless configured:
+// ws's own default (100 MiB) lets one client hold that much memory per message.
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024
+const GOING_AWAY = 1001
+const INTERNAL_ERROR = 1011
+const EMPTY = Buffer.alloc(0)
+
+/** The subprotocol chosen for one handshake, read back by ws's `handleProtocols`. */
+const kSubprotocol = Symbol('fastify-upgrade.websocket.subprotocol')
+
+interface HandshakeView {
+  method: string
+  headers: IncomingMessage['headers']
+  [kSubprotocol]: string | false
+}
+
+function checkOptions (options: WebSocketOptions): void {
+  const { maxPayload, allowedOrigins, handleProtocols } = options
+  if (maxPayload !== undefined && !(Number.isSafeInteger(maxPayload) && maxPayload >= 0)) {
+    throw new FST_ERR_UPGRADE_OPTIONS(`websocket maxPayload must be an integer ≥ 0, got ${String(maxPayload)}`)
+  }
+  if (allowedOrigins !== undefined && typeof allowedOrigins !== 'function' && !Array.isArray(allowedOrigins)) {
+    throw new FST_ERR_UPGRADE_OPTIONS('websocket allowedOrigins must be an array of origins or a function')
+  }
+  if (handleProtocols !== undefined && typeof handleProtocols !== 'function') {
+    throw new FST_ERR_UPGRADE_OPTIONS('websocket handleProtocols must be a function')
+  }
+}
+
+/**
+ * Runs the route's handler. The socket stays paused until the handler listens for messages or
+ * settles, so an async handler that attaches its listeners late still gets the first messages.
+ * A handler that throws or rejects closes its socket with 1011; the process goes on.
+ */
+function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket: WebSocket): void {
+  const { log, request } = ctx
+  let paused = true
+  const flow = (): void => {
+    if (!paused) return
+    paused = false
+    socket.removeListener('newListener', onNewListener)
+    socket.resume()
+  }
+  const onNewListener = (event: string | symbol): void => {
+    if (event === 'message') flow()
+  }
+  const fail = (cause: unknown): void => {
+    log.error({ err: new FST_ERR_UPGRADE_HANDLER('websocket', request.url, { cause }) }, 'fastify-upgrade: websocket handler failed')
+    socket.close(INTERNAL_ERROR)
+    flow()
+  }
+  // ws reports protocol errors (bad frames, maxPayload) here after closing; unheard, they would crash the process.
+  socket.on('error', (err) => { log.debug({ err }, 'fastify-upgrade: websocket error') })
+  ctx.onServerClose(() => {
+    socket.close(GOING_AWAY)
+    // The client's closing frame must be read for the close handshake to end.
+    flow()
+  })
+  socket.pause()
+  socket.on('newListener', onNewListener)
+  try {
+    const result = handler(socket, request)
+    if (result instanceof Promise) result.then(flow, fail)
+    else flow()
+  } catch (error) {
+    fail(error)
+  }
+}
+
+/** WebSocket (RFC 6455) on ws: after the 101 the route's handler owns ws's `WebSocket`. */
+export function websocket (options: WebSocketOptions = {}): ProtocolAdapter<RouteValue> {
+  checkOptions(options)
+  const { allowedOrigins, handleProtocols } = options
+  // One noServer WebSocketServer per maxPayload in use: ws reads it from the server's options.
+  const servers = new Map<number, WebSocketServer>()
+  const serverFor = (maxPayload: number): WebSocketServer => {
+    let server = servers.get(maxPayload)
+    if (server === undefined) {
+      server = new WebSocketServer({
+        noServer: true,
+        clientTracking: false,
+        maxPayload,
+        perMessageDeflate: options.perMessageDeflate ?? false,
+        autoPong: options.autoPong ?? true,
+        skipUTF8Validation: options.skipUTF8Validation ?? false,
+        handleProtocols: (_offered, view) => (view as unknown as HandshakeView)[kSubprotocol]
+      })
+      servers.set(maxPayload, server)
+    }
+    return server
+  }
+
+  return {
+    name: 'websocket',
+    tokens: ['websocket'],
+    continuation: false,
+    validateRoute: routeProblem,
+    check (request, reply) {
+      checkHandshake(request, reply, allowedOrigins)
+    },
+    switch (ctx) {
+      const route = toRoute(ctx.value)
+      // ws writes the 101 itself, always with `Upgrade: websocket` and `Connection: Upgrade` (S2),
+      // and checks the handshake again: it sees `Upgrade: websocket` alone, since the client's list
+      // may name more protocols. The bytes after the request are already back on the socket.
+      const view: HandshakeView = {
+        method: 'GET',
+        headers: { ...ctx.request.headers, upgrade: 'websocket' },
+        [kSubprotocol]: selectSubprotocol(ctx.request, route.protocols ?? [], handleProtocols)
+      }
+      serverFor(route.maxPayload ?? options.maxPayload ?? DEFAULT_MAX_PAYLOAD)
+        .handleUpgrade(view as unknown as IncomingMessage, ctx.socket, EMPTY, (socket) => { serve(ctx, route.handler, socket) })
+    },
+    async close () {
+      await Promise.all([...servers.values()].map((server) => new Promise((resolve) => { server.close(resolve) })))
+    }
+  }
+}

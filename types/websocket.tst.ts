@@ -1,0 +1,44 @@
+import Fastify, { type FastifyRequest } from 'fastify'
+import { expect } from 'tstyche'
+import type { WebSocket } from 'ws'
+import fastifyUpgrade, { websocket, type ProtocolAdapter, type UpgradeHandler, type WebSocketRoute } from '..'
+
+const app = Fastify()
+app.register(fastifyUpgrade, { protocols: [websocket(), websocket({ maxPayload: 0, perMessageDeflate: { threshold: 1024 }, allowedOrigins: ['https://a.example'] })] })
+
+expect(websocket()).type.toBeAssignableTo<ProtocolAdapter<UpgradeHandler<WebSocket> | WebSocketRoute>>()
+expect(websocket({ allowedOrigins: (origin, request) => origin === request.host })).type.not.toRaiseError()
+expect(websocket({ handleProtocols: (acceptable) => acceptable[0] ?? false })).type.not.toRaiseError()
+expect(websocket).type.not.toBeCallableWith({ maxPayload: '1' })
+
+app.get('/chat', {
+  upgrade: {
+    protocols: {
+      websocket: (socket, request) => {
+        expect(socket).type.toBe<WebSocket>()
+        expect(request).type.toBeAssignableTo<FastifyRequest>()
+      }
+    }
+  }
+}, async () => 'plain')
+
+app.get('/async', { upgrade: { protocols: { websocket: async (socket) => { socket.send('hi') } } } }, async () => 'plain')
+
+app.get<{ Params: { room: string } }>('/room/:room', {
+  upgrade: {
+    protocols: {
+      websocket: {
+        handler (socket, request) {
+          expect(socket).type.toBe<WebSocket>()
+          expect(request.params.room).type.toBe<string>()
+        },
+        protocols: ['chat.v2', 'chat.v1'],
+        maxPayload: 65536
+      }
+    }
+  }
+}, async () => 'plain')
+
+expect(app.get).type.not.toBeCallableWith('/bad', { upgrade: { protocols: { websocket: true } } }, async () => '')
+expect(app.get).type.not.toBeCallableWith('/bad', { upgrade: { protocols: { websocket: { protocols: ['a'] } } } }, async () => '')
+expect(app.get).type.not.toBeCallableWith('/bad', { upgrade: { protocols: { websocket: { handler: (socket: WebSocket) => socket, maxPayload: 'big' } } } }, async () => '')
