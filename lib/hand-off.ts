@@ -5,6 +5,8 @@ import { FST_ERR_UPGRADE_HANDLER } from './errors'
 import type { Choice } from './negotiation'
 import { release, sendContinue, unpause, type Exchange, type Upgrader } from './request-path'
 
+const EMPTY = Buffer.alloc(0)
+
 /**
  * Accepts an upgrade: the body is in, so the socket leaves Fastify with the bytes that followed
  * the request back on it (U8), and the adapter takes over. The only way to write the 101 is
@@ -27,13 +29,14 @@ export function handOff (upgrader: Upgrader, exchange: Exchange, choice: Choice,
     request,
     token: choice.offer.token,
     value,
+    body: adapter.rawBody === true ? body.rawBody() : EMPTY,
     log: request.log,
     handshakeTimeout: upgrader.settings.handshakeTimeout,
     switchProtocols (headers = {}, upgrade = choice.offer.token) {
       if (switched) throw new Error('101 Switching Protocols was already sent')
       validateHeaderValue('upgrade', upgrade)
       if (upgrade.trim() === '') throw new Error('a 101 must name the protocol in Upgrade')
-      let head = `HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: ${upgrade}\r\n`
+      let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgrade}\r\nConnection: upgrade\r\n`
       for (const name in headers) {
         validateHeaderName(name)
         validateHeaderValue(name, headers[name])

@@ -1,6 +1,8 @@
+import type { Socket } from 'node:net'
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import type { FastifyUpgradeOptions } from '../types/index'
+import { h2c } from './adapters/h2c'
 import { raw } from './adapters/raw'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
 import { hasConnectionOption, parseUpgrade } from './negotiation'
@@ -22,7 +24,8 @@ const plugin: FastifyPluginCallback<FastifyUpgradeOptions> = function fastifyUpg
   server[kRegistered] = true
   const upgrader: Upgrader = { fastify, settings, registry: new ConnectionRegistry() }
 
-  for (const adapter of settings.adapters.values()) adapter.setup?.(fastify)
+  const hold = (socket: Socket, close: () => void): void => { upgrader.registry.track(socket, close) }
+  for (const adapter of settings.adapters.values()) adapter.setup?.(fastify, hold)
   fastify.addHook('onRoute', createRouteHook(upgrader))
   server.on('upgrade', createUpgradeListener(upgrader))
   // Node ≥ 22.21 and ≥ 24.9 read this per request: a request that offers no protocol we speak stays
@@ -42,4 +45,4 @@ const plugin: FastifyPluginCallback<FastifyUpgradeOptions> = function fastifyUpg
 
 const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })
 
-export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, raw })
+export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, h2c, raw })

@@ -6,6 +6,8 @@ export interface Settings {
   adapters: Map<string, ProtocolAdapter>
   /** The comparison keys of every adapter's tokens. */
   keys: Set<string>
+  /** Some adapter reads the raw request body in `switch` (`rawBody: true`). */
+  keepBody: boolean
   preference: 'client' | 'server'
   maxBodySize: number
   handshakeTimeout: number
@@ -48,6 +50,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
   return {
     adapters,
     keys,
+    keepBody: options.protocols.some((adapter) => adapter.rawBody === true),
     preference,
     maxBodySize: count(options, 'maxBodySize', 65536),
     handshakeTimeout: count(options, 'handshakeTimeout', 10000),

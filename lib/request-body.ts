@@ -41,8 +41,10 @@ export class UpgradeRequest extends IncomingMessage {
   private reading = false
   private readonly onSocketData = (chunk: Buffer) => { this.feed(chunk) }
   private waiter: ((error?: Error) => void) | undefined
+  private readonly kept: Buffer[] = []
 
-  constructor (source: IncomingMessage, socket: Socket, head: Buffer) {
+  /** `keep`: body bytes to keep for `rawBody()` (0: none); beyond it the upgrade fails anyway (413). */
+  constructor (source: IncomingMessage, socket: Socket, head: Buffer, private readonly keep = 0) {
     super(socket)
     this.method = source.method
     this.url = source.url
@@ -85,6 +87,11 @@ export class UpgradeRequest extends IncomingMessage {
     }
     this.waiter = callback
     this.resume()
+  }
+
+  /** The body as received (chunked framing removed), when the constructor was asked to keep it. */
+  rawBody (): Buffer {
+    return Buffer.concat(this.kept)
   }
 
   /** The connection went away before the body was in. */
@@ -155,6 +162,7 @@ export class UpgradeRequest extends IncomingMessage {
       this.fail(new FST_ERR_UPGRADE_BODY_TOO_LARGE(this.limit))
       return false
     }
+    if (this.received <= this.keep) this.kept.push(data)
     if (!this.push(data) && this.reading) this.socket.pause()
     return true
   }

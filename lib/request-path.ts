@@ -91,7 +91,7 @@ export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessag
       socket.end(BAD_REQUEST)
       return
     }
-    const body = new UpgradeRequest(req, socket, head) as ExchangeRequest
+    const body = new UpgradeRequest(req, socket, head, settings.keepBody ? settings.maxBodySize : 0) as ExchangeRequest
     const res = new ServerResponse(body)
     const connection = req.headers.connection
     res.shouldKeepAlive = http11 && !hasConnectionOption(connection, 'close')
