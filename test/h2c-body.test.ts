@@ -1,3 +1,4 @@
+import type { FastifyServerOptions } from 'fastify'
 import { test } from 'tap'
 import { CONTINUATION, DATA, END_HEADERS, END_STREAM, HEADERS, headerBlock, requestFrames } from '../lib/adapters/h2c/frames'
 import { client, listen } from './helpers'
@@ -30,7 +31,7 @@ test('U7: Expect: 100-continue gets 100 before the 101, the body then goes to st
 })
 
 test('U11: stream 1 carries the request without connection-specific fields; a large header block continues in CONTINUATION', async (t) => {
-  const app = await buildH2c(t, {}, {}, { http: { maxHeaderSize: 65536 } })
+  const app = await buildH2c(t, {}, {}, { http: { maxHeaderSize: 65536 } } as FastifyServerOptions)
   app.get('/headers', { upgrade: { protocols: { h2c: true } } }, async (request) => {
     const { headers } = request.raw
     return Object.keys(headers).filter((name) => name !== 'x-big').sort().join(',') + ` ${headers['x-big']?.length ?? 0} ${headers.te ?? '-'}`

@@ -1,10 +1,17 @@
 import { execFile } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
+import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
 import fastifyUpgrade from '../lib/index'
 import type { FastifyUpgradeOptions, H2cOptions } from '../types/index'
 import type { RawClient } from './helpers'
+
+declare module '../types/index' {
+  interface UpgradeProtocols {
+    echo: Socket
+  }
+}
 
 /** A Fastify app speaking h2c (and the echo protocol), closed when the test ends. */
 export async function buildH2c (t: Test, h2cOptions: H2cOptions = {}, options: Partial<FastifyUpgradeOptions> = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
@@ -26,7 +33,7 @@ export function hasTool (t: Test, name: string): boolean {
     } catch {}
   }
   if (process.env.CI !== undefined) throw new Error(`${name} is required in CI`)
-  t.skip(`${name} is not installed`)
+  t.skip(`${name} is not installed`, () => {})
   return false
 }
 

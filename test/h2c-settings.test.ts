@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import { DATA, PREFACE, SETTINGS, frame } from '../lib/adapters/h2c/frames'
 import { decodeSettings } from '../lib/adapters/h2c/settings'
@@ -79,6 +80,21 @@ test('H1: HTTP2-Settings applies as the client\'s first SETTINGS, which its own 
   overridden.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, settings([4, 65535]))]))
   const all = await framesUntil(overridden, head2, (f) => streamData(f, 1).ended)
   t.same(streamData(all, 1), { body: 'x'.repeat(100), ended: true })
+})
+
+test('H3: the client\'s preface and SETTINGS may arrive in pieces after the 101', async (t) => {
+  const app = await buildH2c(t)
+  app.get('/', { upgrade: { protocols: { h2c: true } } }, async () => 'pieces')
+  const c = client(t, await listen(app))
+  c.write(['GET / HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: HTTP/2', 'Connection: upgrade', '', ''].join('\r\n'))
+  const head = (await c.until('\r\n\r\n')).length
+  const start = Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, settings([3, 10]))])
+  for (const piece of [start.subarray(0, 20), start.subarray(20, 30), start.subarray(30, 36), start.subarray(36)]) {
+    c.write(piece)
+    // Lets each piece arrive as its own read.
+    await sleep(20)
+  }
+  t.same(streamData(await framesUntil(c, head, (f) => streamData(f, 1).ended), 1), { body: 'pieces', ended: true })
 })
 
 test('H3: a client that does not start HTTP/2 after the 101 is disconnected', async (t) => {

@@ -1,7 +1,6 @@
 import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2'
 import type { Socket } from 'node:net'
-import { Server as TlsServer } from 'node:tls'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { H2cOptions, ProtocolAdapter } from '../../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
@@ -91,7 +90,8 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       })
       server.on('sessionError', (error) => { fastify.log.debug({ err: error }, 'fastify-upgrade: h2c session error') })
       const http1 = fastify.server
-      if (priorKnowledge && http1 instanceof HttpServer && !(http1 instanceof TlsServer)) sniff(fastify, http1, hold)
+      // Only a cleartext HTTP/1 server (not https, not Fastify's own http2) can see a prior-knowledge preface.
+      if (priorKnowledge && http1 instanceof HttpServer) sniff(fastify, http1, hold)
     },
     check (request, _reply, token) {
       if (upgradeSettings(request, token) === undefined) return false
