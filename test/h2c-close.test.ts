@@ -96,3 +96,12 @@ test('S5: an upgraded h2c connection counts against maxConnections', async (t) =
   second.write(request)
   t.match(await second.until('\r\n\r\n'), /^HTTP\/1\.1 503 Service Unavailable\r\n[^]*retry-after: 5\r\n/i)
 })
+
+test('S5: fastify.close() does not wait for a connection that has sent nothing yet', async (t) => {
+  const app = await buildH2c(t)
+  const c = client(t, await listen(app))
+  await new Promise((resolve) => c.socket.once('connect', resolve))
+  await app.close()
+  await c.closed
+  t.pass('closed without waiting for headersTimeout')
+})

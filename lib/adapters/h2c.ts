@@ -67,6 +67,8 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
     maxHeaderListSize: count(options, 'maxHeaderListSize', 65535)
   }
   let server: Http2Server
+  /** Connections whose first bytes have not told yet what they speak. */
+  const sniffing = new Set<Socket>()
 
   /** Gives the socket, its first bytes back on it, to the http2 server. */
   function serve (socket: Socket): ServerHttp2Session {
@@ -117,6 +119,10 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
         const session = serve(socket)
         ctx.onServerClose(() => { session.close() })
       })
+    },
+    close () {
+      // Idle as far as HTTP is concerned: Node's closeIdleConnections() would have closed them.
+      for (const socket of sniffing) socket.destroy()
     }
   }
 
@@ -138,7 +144,9 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
         return
       }
       socket.on('error', destroy)
+      sniffing.add(socket)
       peek(socket, http1.headersTimeout, isPreface, (http2, bytes) => {
+        sniffing.delete(socket)
         if (http2 === undefined) {
           socket.destroy()
           return
