@@ -8,7 +8,7 @@ const { join } = require('node:path')
 const Fastify = require('fastify')
 const fastifyUpgrade = require('..')
 
-const { raw, tls, websocket } = fastifyUpgrade
+const { h2c, raw, tls, websocket } = fastifyUpgrade
 
 // The TLS demo's key and certificate: TLS_KEY and TLS_CERT (PEM files), or a self-signed pair made with openssl.
 function certificate () {
@@ -74,6 +74,16 @@ document.getElementById('chat').onsubmit = (event) => {
 TLS; the connection then serves HTTPS. curl cannot do this; this Node client can:</p>
 <pre>${TLS_CLIENT.replace(/</g, '&lt;')}</pre>
 <p>CUPS clients speak it too: <code>ipptool -E</code> upgrades with <code>OPTIONS *</code> before its first IPP request.</p>
+<h2>HTTP/2 over cleartext (h2c)</h2>
+<p><code>GET /news.html</code> upgrades to HTTP/2 on the same connection: the 101 answers, then the
+same request is answered on stream 1, and every later request on that connection is an HTTP/2 stream
+served by the same routes (this page included):</p>
+<pre>curl -v --http2 http://${host}/news.html
+nghttp -uv http://${host}/news.html</pre>
+<p>Prior knowledge works on this port too: <code>curl --http2-prior-knowledge http://${host}/</code>.
+The seed exchange, by hand (curl shows the 101, then waits: it does not speak HTTP/2 after it
+unless asked with <code>--http2</code>):</p>
+<pre>curl -v --max-time 2 -H 'Connection: upgrade' -H 'Upgrade: HTTP/2, HTTP/3' http://${host}/news.html</pre>
 </body>
 </html>
 `
@@ -82,7 +92,7 @@ TLS; the connection then serves HTTPS. curl cannot do this; this Node client can
 async function buildShowcase (options = {}) {
   const app = Fastify({ logger: options.logger ?? true })
   await app.register(fastifyUpgrade, {
-    protocols: [websocket(), raw({ name: 'echo', tokens: ['echo/1'] }), tls(options.certificate ?? certificate())]
+    protocols: [websocket(), h2c(), raw({ name: 'echo', tokens: ['echo/1'] }), tls(options.certificate ?? certificate())]
   })
 
   app.get('/', async (request, reply) => reply.type('text/html; charset=utf-8').send(page(request.host)))
@@ -97,6 +107,11 @@ async function buildShowcase (options = {}) {
   app.get('/secret', {
     upgrade: { protocols: { tls: true }, required: true }
   }, async (request) => `This secret came to ${request.ip} over ${request.protocol}.\n`)
+  // The seed of the project: the request continues over HTTP/2, its response on stream 1.
+  app.get('/news.html', {
+    upgrade: { protocols: { h2c: true } }
+  }, async (request, reply) => reply.type('text/html; charset=utf-8')
+    .send(`<!doctype html><title>news</title><h1>News</h1><p>Served over HTTP/${request.raw.httpVersion}.</p>\n`))
 
   return app
 }

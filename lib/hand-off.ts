@@ -6,6 +6,8 @@ import type { Choice } from './negotiation'
 import type { ServerWideAdapter } from './options'
 import { release, sendContinue, unpause, type Exchange, type Upgrader } from './request-path'
 
+const EMPTY = Buffer.alloc(0)
+
 /** The context every adapter gets, whatever it is switched from. */
 type BaseContext = Omit<UpgradeContext, 'request' | 'value'>
 
@@ -32,12 +34,12 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdap
     token,
     log,
     handshakeTimeout: upgrader.settings.handshakeTimeout,
-    body: body.keptBody(),
+    body: adapter.rawBody === true ? body.rawBody() : EMPTY,
     switchProtocols (headers = {}, upgrade = token) {
       if (switched) throw new Error('101 Switching Protocols was already sent')
       validateHeaderValue('upgrade', upgrade)
       if (upgrade.trim() === '') throw new Error('a 101 must name the protocol in Upgrade')
-      let head = `HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: ${upgrade}\r\n`
+      let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgrade}\r\nConnection: upgrade\r\n`
       for (const name in headers) {
         validateHeaderName(name)
         validateHeaderValue(name, headers[name])

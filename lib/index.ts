@@ -1,6 +1,8 @@
+import type { Socket } from 'node:net'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { FastifyUpgradeOptions } from '../types/index'
+import { h2c } from './adapters/h2c'
 import { raw } from './adapters/raw'
 import { tls } from './adapters/tls'
 import { websocket } from './adapters/websocket'
@@ -25,7 +27,8 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
   server[kRegistered] = true
   const upgrader: Upgrader = { fastify, settings, registry: new ConnectionRegistry(), foreign: new ForeignUpgrades() }
 
-  for (const adapter of settings.adapters.values()) adapter.setup?.(fastify)
+  const hold = (socket: Socket, close: () => void): void => { upgrader.registry.track(socket, close) }
+  for (const adapter of settings.adapters.values()) adapter.setup?.(fastify, hold)
   fastify.addHook('onRoute', createRouteHook(upgrader))
   fastify.addHook('onRoute', (route) => { if (route.upgrade !== undefined) upgrader.foreign.addRoute(route) })
   const onUpgrade = createUpgradeListener(upgrader)
@@ -48,4 +51,4 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
 
 const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })
 
-export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, raw, tls, websocket })
+export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, h2c, raw, tls, websocket })

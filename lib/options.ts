@@ -10,6 +10,8 @@ export interface Settings {
   keys: Set<string>
   /** Adapters that accept an upgrade of `OPTIONS *`, by token key. */
   serverWide: Map<string, ServerWideAdapter>
+  /** Some adapter reads the raw request body in `switch` (`rawBody: true`). */
+  keepBody: boolean
   preference: 'client' | 'server'
   maxBodySize: number
   handshakeTimeout: number
@@ -55,6 +57,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
     adapters,
     keys,
     serverWide,
+    keepBody: options.protocols.some((adapter) => adapter.rawBody === true),
     preference,
     maxBodySize: count(options, 'maxBodySize', 65536),
     handshakeTimeout: count(options, 'handshakeTimeout', 10000),

@@ -44,7 +44,7 @@ export class UpgradeRequest extends IncomingMessage {
   /** Body bytes kept for a continuation adapter, which replays the request after the switch. */
   private readonly kept: Buffer[] = []
 
-  /** `keep`: how many body bytes to keep for `keptBody()` (0: none); beyond it the upgrade fails anyway. */
+  /** `keep`: how many body bytes to keep for `rawBody()` (0: none); beyond it the upgrade fails anyway. */
   constructor (source: IncomingMessage, socket: Socket, head: Buffer, private readonly keep = 0) {
     super(socket)
     this.method = source.method
@@ -97,8 +97,8 @@ export class UpgradeRequest extends IncomingMessage {
     this.resume()
   }
 
-  /** The body bytes kept, once `complete`. */
-  keptBody (): Buffer {
+  /** The body as received (chunked framing removed), when the constructor was asked to keep it. */
+  rawBody (): Buffer {
     return Buffer.concat(this.kept)
   }
 

@@ -103,8 +103,8 @@ export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessag
     }
     const connection = req.headers.connection
     const offers = http11 && hasConnectionOption(connection, 'upgrade') ? parseUpgrade(req.headers.upgrade) : []
-    // A continuation adapter replays the request, body included, over the new protocol.
-    const body = new UpgradeRequest(req, socket, head, offers.length > 0 ? settings.maxBodySize : 0) as ExchangeRequest
+    // An adapter that replays the request over the new protocol (rawBody) needs its body bytes.
+    const body = new UpgradeRequest(req, socket, head, offers.length > 0 && settings.keepBody ? settings.maxBodySize : 0) as ExchangeRequest
     const res = new ServerResponse(body)
     res.shouldKeepAlive = http11 && !hasConnectionOption(connection, 'close')
     const exchange: Exchange = {

@@ -89,7 +89,8 @@ export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => v
         if (choice !== undefined) return accept(upgrader, exchange, choice, request, reply)
       }
       if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.isActive?.(request) === true)) {
-        reply.header('upgrade', upgrade.advertised).header('connection', 'upgrade')
+        // U11: an HTTP/2 message carries neither (and Node's http2 throws on them): the 426 body says it.
+        if (request.raw.httpVersionMajor < 2) reply.header('upgrade', upgrade.advertised).header('connection', 'upgrade')
         throw new FST_ERR_UPGRADE_REQUIRED(upgrade.advertised)
       }
       return handler.call(this, request, reply)

@@ -38,7 +38,7 @@ test('an adapter that declines lets the next acceptable protocol switch', async 
   const c = client(t, port)
   c.write(upgradeRequest('/', 'picky/1, echo/1', ['X-Picky: decline']))
   await c.closed
-  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo/1\r\n\r\necho')
+  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo/1\r\nConnection: upgrade\r\n\r\necho')
 })
 
 test('an adapter that declines the only offer leaves a plain answer', async (t) => {
@@ -63,7 +63,7 @@ test('an adapter adds headers to the 101', async (t) => {
   const c = client(t, port)
   c.write(upgradeRequest('/', 'picky/1'))
   await c.closed
-  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: picky/1\r\nX-Picky: yes\r\n\r\npicky')
+  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: picky/1\r\nConnection: upgrade\r\nX-Picky: yes\r\n\r\npicky')
 })
 
 test('U4: preference server picks the route\'s first protocol among those offered', async (t) => {
@@ -92,7 +92,7 @@ test('a continuation adapter: route value true, the adapter owns the 101 and wha
   const c = client(t, port)
   c.write(upgradeRequest('/', 'next/1.0'))
   await c.closed
-  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: NEXT/1.0, HTTP/1.1\r\n\r\nover NEXT')
+  t.equal(c.text, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: NEXT/1.0, HTTP/1.1\r\nConnection: upgrade\r\n\r\nover NEXT')
   t.same(seen, [true, 'next/1.0', 1234, 'function'])
 })
 

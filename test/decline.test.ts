@@ -72,7 +72,7 @@ test('S3: a hook that replies wins: no 101, and the connection goes on as HTTP/1
   t.match(c.text, /^HTTP\/1\.1 401 Unauthorized\r\n/)
   c.write(upgradeRequest('/echo', 'echo/1', ['Authorization: Bearer ok']) + 'now')
   await c.until('now')
-  t.match(c.text, /who are you\?"\}HTTP\/1\.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\/1\r\n\r\nnow$/)
+  t.match(c.text, /who are you\?"\}HTTP\/1\.1 101 Switching Protocols\r\nUpgrade: echo\/1\r\nConnection: upgrade\r\n\r\nnow$/)
 })
 
 test('U10: a hook that refuses before reading an announced body closes the connection after its answer', async (t) => {

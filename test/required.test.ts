@@ -40,7 +40,7 @@ test('U9: 426 also answers an upgrade to another protocol, and the connection st
   await c.until('"}')
   t.match(c.text, /^HTTP\/1\.1 426 Upgrade Required\r\n[^]*upgrade: echo\/1\r\n/)
   c.write(upgradeRequest('/echo', 'echo/1') + 'then')
-  t.match(await c.until('then'), /101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\/1\r\n\r\nthen$/)
+  t.match(await c.until('then'), /101 Switching Protocols\r\nUpgrade: echo\/1\r\nConnection: upgrade\r\n\r\nthen$/)
 })
 
 test('U9: inject() sees the 426 of a required route', async (t) => {

@@ -23,7 +23,7 @@ test('the showcase echo route switches to echo/1 and echoes', async (t) => {
   const port = await listen(app)
   const c = client(t, port)
   c.write(upgradeRequest('/echo', 'echo/1') + 'marco')
-  t.equal(await c.until('marco'), 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo/1\r\n\r\nmarco')
+  t.equal(await c.until('marco'), 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo/1\r\nConnection: upgrade\r\n\r\nmarco')
   const plain = await fetch(`http://127.0.0.1:${port}/echo`)
   t.match(await plain.text(), /Upgrade: echo\/1 to switch/)
 })

@@ -24,9 +24,9 @@ async function upgradedToTls (t: Parameters<typeof build>[0]) {
 test('U5: on a TLS-upgraded connection, a further upgrade switches in place (wss-like)', async (t) => {
   const { socket, read } = await upgradedToTls(t)
   socket.write(upgradeRequest('/echo', 'echo/1'))
-  await read('Upgrade: echo/1\r\n\r\n')
+  await read('Upgrade: echo/1\r\nConnection: upgrade\r\n\r\n')
   socket.write('ping over TLS')
-  t.match(await read('ping over TLS'), /secret over httpsHTTP\/1\.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: echo\/1\r\n\r\nping over TLS$/)
+  t.match(await read('ping over TLS'), /secret over httpsHTTP\/1\.1 101 Switching Protocols\r\nUpgrade: echo\/1\r\nConnection: upgrade\r\n\r\nping over TLS$/)
 })
 
 test('T1: Upgrade: TLS on a connection that is already TLS is served as it is', async (t) => {

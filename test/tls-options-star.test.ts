@@ -15,7 +15,7 @@ async function app (t: Parameters<typeof build>[0], options = {}): ReturnType<ty
 test('T2, U5: OPTIONS * with Upgrade: TLS/1.2,TLS/1.1,TLS/1.0 switches the connection and gets 200 over TLS', async (t) => {
   const c = client(t, await listen(await app(t)))
   c.write(OPTIONS_STAR)
-  t.equal(await c.until('\r\n\r\n'), 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: TLS/1.2, HTTP/1.1\r\n\r\n')
+  t.equal(await c.until('\r\n\r\n'), 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: TLS/1.2, HTTP/1.1\r\nConnection: upgrade\r\n\r\n')
   const socket = await startTls(t, c)
   const read = reader(socket)
   t.equal(await read('\r\n\r\n'), 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')

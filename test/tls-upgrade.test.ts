@@ -3,7 +3,7 @@ import fastifyUpgrade from '../lib/index'
 import { build, client, listen, upgradeRequest } from './helpers'
 import { certificate, reader, startTls } from './tls-helpers'
 
-const SWITCHED = 'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: TLS/1.2, HTTP/1.1\r\n\r\n'
+const SWITCHED = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: TLS/1.2, HTTP/1.1\r\nConnection: upgrade\r\n\r\n'
 
 async function app (t: Parameters<typeof build>[0]): ReturnType<typeof build> {
   const fastify = await build(t, { protocols: [fastifyUpgrade.tls(certificate())] })

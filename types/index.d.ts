@@ -52,6 +52,8 @@ declare namespace fastifyUpgrade {
    */
   export interface UpgradeProtocols {
     websocket: WebSocket
+    /** HTTP/2 over cleartext: the route handler answers the upgraded request on stream 1. */
+    h2c: true
   }
 
   /**
@@ -103,6 +105,8 @@ declare namespace fastifyUpgrade {
     token: string
     /** The route's value for this adapter: `true` or a handler. */
     value: Value
+    /** The request body as received (chunked framing removed) when the adapter sets `rawBody`; empty otherwise. */
+    body: Buffer
     log: FastifyBaseLogger
     handshakeTimeout: number
     /**
@@ -142,8 +146,14 @@ declare namespace fastifyUpgrade {
      * accept more than `true` or a handler: returns why the value is wrong, or `undefined`.
      */
     validateRoute?(value: unknown): string | undefined
-    /** Called once when the plugin is registered, for adapters that serve beside Fastify's routes. */
-    setup?(fastify: FastifyInstance): void
+    /** `switch` reads `ctx.body`: the plugin keeps the raw bytes of upgrade request bodies (up to `maxBodySize`). */
+    rawBody?: boolean
+    /**
+     * Called once when the plugin is registered, for adapters that serve beside Fastify's routes.
+     * `hold` tracks a connection the adapter serves outside Node's HTTP server, so that
+     * `fastify.close()` closes it with `close` (then destroys it after `closeTimeout`).
+     */
+    setup?(fastify: FastifyInstance, hold: (socket: Socket, close: () => void) => void): void
     /** Before the 101: return `false` to decline (the request is served as plain HTTP), throw an HTTP error to refuse. */
     check?(request: FastifyRequest, reply: FastifyReply, token: string): boolean | void
     /** The connection already speaks this protocol, which satisfies `required`. */
@@ -184,6 +194,24 @@ declare namespace fastifyUpgrade {
    * the request is then answered over TLS and the connection serves HTTPS.
    */
   export function tls (options: TlsOptions): ProtocolAdapter<true>
+
+  export interface H2cOptions {
+    /** Serve connections that start with the HTTP/2 preface on the same port (RFC 9113 §3.3; default true). */
+    priorKnowledge?: boolean
+    /** Milliseconds an HTTP/2 session may stay idle before it is closed with GOAWAY (default 72000). */
+    sessionTimeout?: number
+    /** SETTINGS_MAX_CONCURRENT_STREAMS the server announces (default 100). */
+    maxConcurrentStreams?: number
+    /** SETTINGS_MAX_HEADER_LIST_SIZE the server announces, in bytes (default 65535). */
+    maxHeaderListSize?: number
+  }
+
+  /**
+   * HTTP/2 over cleartext TCP: `Upgrade: h2c` (with `HTTP2-Settings`, RFC 7540 §3.2) and the
+   * aliases `HTTP/2`, `HTTP/2.0`; the request continues on stream 1, every stream is served by
+   * the same routes. Opt-in: read the README on h2c smuggling before enabling it behind a proxy.
+   */
+  export function h2c (options?: H2cOptions): ProtocolAdapter<true>
 
   /** A custom protocol: the route's handler receives the socket after the 101. */
   export function raw (options: RawOptions): ProtocolAdapter<UpgradeHandler<Socket>>

@@ -71,6 +71,8 @@ export function tls (options: TlsOptions): ProtocolAdapter<true> {
     // U9/T4: best first, then the protocol that goes on over TLS, as RFC 2817 §4.2 shows.
     advertise: [...tokens].reverse().concat('HTTP/1.1'),
     continuation: true,
+    // The original request is replayed over TLS, body included.
+    rawBody: true,
     isActive: (request) => request.protocol === 'https',
     // TLS inside TLS is no upgrade: a request that is already secure is served as it is.
     check: (request) => request.protocol !== 'https',
