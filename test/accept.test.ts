@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net'
+import type { FastifyRequest } from 'fastify'
 import { test } from 'tap'
 import { build, client, listen, upgradeRequest } from './helpers'
 
@@ -25,18 +26,15 @@ test('U8: bytes sent right after the request are the first bytes the handler rea
   t.equal(await c.until('early bytes'), switched('echo/1') + 'early bytes')
 })
 
+/** Writes the body Fastify parsed, then echoes. */
+function bodyThenEcho (socket: Socket, request: FastifyRequest): void {
+  socket.write(`body=${JSON.stringify(request.body)};`)
+  socket.pipe(socket)
+}
+
 test('U8: a Content-Length body is parsed by Fastify for the handler, and only what follows it reaches the protocol', async (t) => {
   const app = await build(t)
-  app.post('/echo', {
-    upgrade: {
-      protocols: {
-        echo: (socket: Socket, request) => {
-          socket.write(`body=${JSON.stringify(request.body)};`)
-          socket.pipe(socket)
-        }
-      }
-    }
-  }, async () => 'plain')
+  app.post('/echo', { upgrade: { protocols: { echo: bodyThenEcho } } }, async () => 'plain')
   const port = await listen(app)
   const c = client(t, port)
   const body = '{"n":1}'
@@ -46,16 +44,7 @@ test('U8: a Content-Length body is parsed by Fastify for the handler, and only w
 
 test('U8: a chunked body with extensions and trailers, sent in pieces, is parsed the same way', async (t) => {
   const app = await build(t)
-  app.post('/echo', {
-    upgrade: {
-      protocols: {
-        echo: (socket: Socket, request) => {
-          socket.write(`body=${JSON.stringify(request.body)};`)
-          socket.pipe(socket)
-        }
-      }
-    }
-  }, async () => 'plain')
+  app.post('/echo', { upgrade: { protocols: { echo: bodyThenEcho } } }, async () => 'plain')
   const port = await listen(app)
   const c = client(t, port)
   c.write(upgradeRequest('/echo', 'echo/1', ['Content-Type: application/json', 'Transfer-Encoding: chunked'], 'POST'))
