@@ -110,12 +110,7 @@ declare namespace fastifyUpgrade {
     log: FastifyBaseLogger
     handshakeTimeout: number
     /**
-     * The request body as received (chunked framing removed), for a continuation adapter that
-     * replays the request over the new protocol; empty when there was none.
-     */
-    body: Buffer
-    /**
-     * Writes `101 Switching Protocols` with `Connection: upgrade`, `Upgrade: <upgrade>`
+     * Writes `101 Switching Protocols` with `Upgrade: <upgrade>`, `Connection: upgrade`
      * (default: the chosen token) and the extra headers.
      */
     switchProtocols(headers?: Record<string, string>, upgrade?: string): void
