@@ -36,12 +36,17 @@ export class ForeignUpgrades {
     }
   }
 
-  /** Hands a request to the listeners taken over when it is theirs; answers whether it did. */
-  dispatch (req: IncomingMessage, socket: Socket, head: Buffer): boolean {
+  /** Whether a request is for the listeners taken over: a WebSocket handshake for none of our routes. */
+  wants (req: IncomingMessage): boolean {
     if (this.listeners.length === 0) return false
     const { connection, upgrade } = req.headers
     if (!hasConnectionOption(connection, 'upgrade') || !parseUpgrade(upgrade).some((offer) => offer.key === 'websocket')) return false
-    if (this.routes.find('GET', req.url as string) !== null) return false
+    return this.routes.find('GET', req.url as string) === null
+  }
+
+  /** Hands a request to the listeners taken over when it is theirs; answers whether it did. */
+  dispatch (req: IncomingMessage, socket: Socket, head: Buffer): boolean {
+    if (!this.wants(req)) return false
     for (const listener of this.listeners) listener(req, socket, head)
     return true
   }

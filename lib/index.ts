@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
@@ -17,7 +18,7 @@ import { kRegistered } from './symbols'
 
 type UpgradeServer = FastifyInstance['server'] & {
   [kRegistered]?: true
-  shouldUpgradeCallback?: (req: { headers: Record<string, string | string[] | undefined> }) => boolean
+  shouldUpgradeCallback?: (req: IncomingMessage) => boolean
 }
 
 const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastifyUpgrade (fastify, options) {
@@ -35,12 +36,13 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
   server.on('upgrade', onUpgrade)
   // Plugins registered before or after this one (@fastify/websocket) have added their listeners by now.
   fastify.addHook('onReady', async () => { upgrader.foreign.takeOver(server, onUpgrade) })
-  // Node ≥ 22.21 and ≥ 24.9 read this per request: a request that offers no protocol we speak stays
-  // on Node's own path (body, 100-continue, keep-alive); our route wrapper still answers its 426.
+  // Node ≥ 22.21 and ≥ 24.9 read this per request: a request that offers no protocol we speak, and
+  // none for a listener taken over, stays on Node's own path (body, 100-continue, keep-alive); our
+  // route wrapper still answers its 426.
   server.shouldUpgradeCallback = (req) => {
     const { connection, upgrade } = req.headers
-    return typeof connection === 'string' && typeof upgrade === 'string' && hasConnectionOption(connection, 'upgrade') &&
-      parseUpgrade(upgrade).some((offer) => settings.keys.has(offer.key))
+    return upgrader.foreign.wants(req) || (hasConnectionOption(connection, 'upgrade') &&
+      parseUpgrade(upgrade).some((offer) => settings.keys.has(offer.key)))
   }
 
   fastify.addHook('preClose', async () => {
