@@ -1,6 +1,6 @@
-import { validateHeaderName, validateHeaderValue } from 'node:http'
+import { validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http'
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
-import type { ProtocolAdapter, UpgradeContext } from '../types/index'
+import type { ProtocolAdapter, ServerWideContext, UpgradeContext } from '../types/index'
 import { FST_ERR_UPGRADE_HANDLER } from './errors'
 import type { Choice } from './negotiation'
 import type { ServerWideAdapter } from './options'
@@ -8,16 +8,16 @@ import { release, sendContinue, unpause, type Exchange, type Upgrader } from './
 
 const EMPTY = Buffer.alloc(0)
 
-/** The context every adapter gets, whatever it is switched from. */
-type BaseContext = Omit<UpgradeContext, 'request' | 'value'>
+/** What `switch` and `serverWide` get, built once: a server-wide upgrade has Node's request and no route. */
+type Context = UpgradeContext & ServerWideContext
 
 /**
  * Accepts an upgrade: the body is in, so the socket leaves Fastify with the bytes that followed
  * the request back on it (U8), and `start` runs the adapter. The only way to write the 101 is
  * `switchProtocols`, which always names the protocol (S2).
  */
-function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdapter, token: string, log: FastifyBaseLogger,
-  start: (ctx: BaseContext) => void | Promise<void>): void {
+function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdapter, token: string, request: FastifyRequest | IncomingMessage,
+  value: unknown, log: FastifyBaseLogger, start: (ctx: Context) => void | Promise<void>): void {
   const { socket, body } = exchange
   release(exchange)
   // The client left while hooks ran or the body was read: there is nobody to switch.
@@ -29,8 +29,11 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdap
   upgrader.registry.track(socket, () => socket.end(), true)
 
   let switched = false
-  const ctx: BaseContext = {
+  const ctx = {
     socket,
+    request,
+    value,
+    fastify: upgrader.fastify,
     token,
     log,
     handshakeTimeout: upgrader.settings.handshakeTimeout,
@@ -48,10 +51,10 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdap
       switched = true
       socket.write(head + '\r\n')
     },
-    onServerClose (close) {
+    onServerClose (close: () => void) {
       upgrader.registry.track(socket, close, true)
     }
-  }
+  } as Context
   const fail = (cause: unknown): void => {
     log.error({ err: new FST_ERR_UPGRADE_HANDLER(adapter.name, body.url, { cause }) }, 'fastify-upgrade: handler failed')
     socket.destroy()
@@ -68,11 +71,11 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdap
 export function handOff (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
   const { adapter, value } = choice.candidate
   reply.hijack()
-  takeOver(upgrader, exchange, adapter, choice.offer.token, request.log, (ctx) => adapter.switch({ ...ctx, request, value }))
+  takeOver(upgrader, exchange, adapter, choice.offer.token, request, value, request.log, (ctx) => adapter.switch(ctx))
 }
 
 /** Accepts an upgrade of `OPTIONS *`, which no route can match. */
 export function handOffServerWide (upgrader: Upgrader, exchange: Exchange, adapter: ServerWideAdapter, token: string): void {
   const { fastify } = upgrader
-  takeOver(upgrader, exchange, adapter, token, fastify.log, (ctx) => adapter.serverWide({ ...ctx, value: true, request: exchange.body, fastify }))
+  takeOver(upgrader, exchange, adapter, token, exchange.body, true, fastify.log, (ctx) => adapter.serverWide(ctx))
 }

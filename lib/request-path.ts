@@ -142,7 +142,7 @@ export function createUpgradeListener (upgrader: Upgrader): (req: IncomingMessag
 
   return function onUpgrade (req, socket, head) {
     if (upgrader.foreign.dispatch(req, socket, head)) return
-    if (!socket.listeners('error').includes(onSocketError)) socket.on('error', onSocketError)
+    if (socket.listenerCount('error', onSocketError) === 0) socket.on('error', onSocketError)
     registry.track(socket)
     // Node emits a pipelined upgrade while the previous response on the connection is still being
     // written: start once it is done, so that responses stay in order (U10).

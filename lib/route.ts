@@ -60,17 +60,17 @@ function choose (upgrader: Upgrader, route: UpgradeRoute, exchange: Exchange, re
   return undefined
 }
 
-async function accept (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+function accept (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
   const { registry, settings } = upgrader
   if (registry.upgraded >= settings.maxConnections) {
     reply.header('retry-after', RETRY_AFTER)
     throw new FST_ERR_UPGRADE_TOO_MANY()
   }
-  // U8: the whole body is in before anything reaches the new protocol.
-  await new Promise<void>((resolve, reject) => {
-    exchange.body.drain(settings.maxBodySize, (error) => { error === undefined ? resolve() : reject(error) })
+  // U8: the whole body is in before anything reaches the new protocol (at once when it already is).
+  exchange.body.drain(settings.maxBodySize, (error) => {
+    if (error === undefined) handOff(upgrader, exchange, choice, request, reply)
+    else reply.send(error)
   })
-  handOff(upgrader, exchange, choice, request, reply)
 }
 
 /**
