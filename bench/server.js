@@ -67,10 +67,19 @@ async function main () {
   const app = await kind()
   await app.listen({ port: 0, host: '127.0.0.1' })
   process.on('message', (message) => {
-    if (message !== 'rss') return
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      process.send({ cpu: user + system })
+      return
+    }
     global.gc?.()
-    process.send({ rss: process.memoryUsage().rss })
+    const { rss, heapUsed } = process.memoryUsage()
+    process.send({ rss, heapUsed })
   })
+  // The runner is gone: nobody will stop this server otherwise.
+  process.once('disconnect', () => { process.exit(0) })
+  // Exit, rather than die by the signal, so that --cpu-prof writes its profile.
+  process.once('SIGINT', () => { process.exit(0) })
   process.send({ port: app.server.address().port })
 }
 
