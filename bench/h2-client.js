@@ -4,7 +4,7 @@
 // and Node's http2 client cannot adopt a connection whose stream 1 is already taken by the
 // upgrade request, so this one does both: prior knowledge or upgrade, then GETs on its own
 // streams. It never decodes the server's header blocks: a stream is done at its END_STREAM flag.
-const net = require('node:net')
+const { connect } = require('./ws-client')
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
 const DATA = 0
@@ -51,7 +51,7 @@ class Connection {
     this.nextStream = upgrade ? 3 : 1
     this.pending = new Map()
     this.buffer = Buffer.alloc(0)
-    this.socket = net.connect(port, '127.0.0.1')
+    this.socket = connect(port)
     this.socket.setNoDelay(true)
     this.open = new Promise((resolve, reject) => {
       this.fail = (error) => {

@@ -55,11 +55,17 @@ async function withServers (kinds, body) {
   }
 }
 
-/** A B A B …: each round measures every contender once, so noise hits all of them alike. */
+/**
+ * Each round measures every contender once, so noise hits all of them alike; every other round in
+ * reverse order (A B, B A, A B …), so that no contender always runs first, right after a warm-up or
+ * another contender's load.
+ */
 async function alternate (contenders, rounds = ROUNDS) {
   const samples = contenders.map(() => [])
   for (let round = 0; round < rounds; round++) {
-    for (const [i, contender] of contenders.entries()) samples[i].push(await contender.measure())
+    const order = [...contenders.keys()]
+    if (round % 2 === 1) order.reverse()
+    for (const i of order) samples[i].push(await contenders[i].measure())
   }
   return contenders.map((contender, i) => ({ name: contender.name, samples: samples[i] }))
 }
@@ -103,7 +109,7 @@ function connectionRate (port, path, h2c) {
       connection.close()
       return
     }
-    const socket = require('node:net').connect(port, '127.0.0.1')
+    const socket = ws.connect(port)
     await new Promise((resolve, reject) => {
       socket.on('error', reject)
       socket.on('data', resolve)
@@ -162,9 +168,14 @@ const figures = [
     id: 'handshakes',
     title: 'WebSocket handshakes/s, 50 concurrent',
     unit: 'handshakes/s',
-    targets: [{ of: 'fastify-upgrade', to: '@fastify/websocket', min: 1 }, { of: 'fastify-upgrade', to: 'ws', min: 0.85 }],
-    run: () => withServers(['upgrade', 'fastify-websocket', 'ws'], (upgrade, fws, raw) => alternate([
+    targets: [
+      { of: 'fastify-upgrade', to: '@fastify/websocket', min: 1 },
+      { of: 'fastify-upgrade', to: 'ws', min: 0.85 },
+      { of: 'fastify-upgrade + h2c', to: 'fastify-upgrade', report: true }
+    ],
+    run: () => withServers(['upgrade-websocket', 'upgrade', 'fastify-websocket', 'ws'], (upgrade, both, fws, raw) => alternate([
       { name: 'fastify-upgrade', measure: () => ws.handshakes(upgrade.port, '/up', 50, SECONDS) },
+      { name: 'fastify-upgrade + h2c', measure: () => ws.handshakes(both.port, '/up', 50, SECONDS) },
       { name: '@fastify/websocket', measure: () => ws.handshakes(fws.port, '/up', 50, SECONDS) },
       { name: 'ws', measure: () => ws.handshakes(raw.port, '/up', 50, SECONDS) }
     ]))

@@ -33,6 +33,14 @@ const kinds = {
     return app
   },
 
+  // The plugin with the WebSocket adapter alone, as an app that replaces @fastify/websocket has it.
+  async 'upgrade-websocket' () {
+    const app = Fastify()
+    await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket()] })
+    app.get('/up', { upgrade: { protocols: { websocket: echo } } }, hello)
+    return app
+  },
+
   async 'fastify-websocket' () {
     const app = Fastify()
     await app.register(require('@fastify/websocket'))

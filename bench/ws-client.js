@@ -7,6 +7,17 @@ const WebSocket = require('ws')
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
 
+let source = 0
+/**
+ * A new loopback connection from one of 250 source addresses in turn. The client closes first, so
+ * each connection leaves a TIME_WAIT entry for a minute: from one address, a few rounds of
+ * thousands of connections per second run out of ephemeral ports and connect() slows to a crawl.
+ */
+function connect (port) {
+  source = (source + 1) % 250
+  return net.connect({ port, host: '127.0.0.1', localAddress: `127.0.1.${source + 1}` })
+}
+
 function handshakeRequest (port, path) {
   return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
     `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${KEY}\r\n\r\n`
@@ -15,7 +26,7 @@ function handshakeRequest (port, path) {
 /** Opens one WebSocket up to its 101 and resolves with the open socket. */
 function handshake (port, path) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1')
+    const socket = connect(port)
     let head = ''
     socket.setEncoding('latin1')
     socket.on('error', reject)
@@ -96,4 +107,4 @@ async function echo (port, path, size, connections, seconds) {
   return rate
 }
 
-module.exports = { echo, handshakes, hold, loop }
+module.exports = { connect, echo, handshakes, hold, loop }
