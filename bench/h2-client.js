@@ -61,6 +61,8 @@ class Connection {
         this.socket.destroy()
       }
       this.socket.on('error', this.fail)
+      // A connection closed under way fails what waits on it (the server may close without an error).
+      this.socket.on('close', () => { this.fail(new Error('connection closed')) })
       if (!upgrade) {
         this.socket.write(CLIENT_START)
         this.socket.on('data', (chunk) => { this.read(chunk) })

@@ -112,6 +112,7 @@ function connectionRate (port, path, h2c) {
     const socket = ws.connect(port)
     await new Promise((resolve, reject) => {
       socket.on('error', reject)
+      socket.on('close', () => { reject(new Error('connection closed')) })
       socket.on('data', resolve)
       socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)
     })

@@ -45,18 +45,27 @@ function handshake (port, path) {
   })
 }
 
-/** Runs `concurrency` loops of `step` for `seconds`; resolves with completed steps per second. */
+/**
+ * Runs `concurrency` loops of `step` for `seconds`; resolves with completed steps per second. A step
+ * that fails is not counted; more than 1% failing fails the run.
+ */
 async function loop (concurrency, seconds, step) {
   const end = performance.now() + seconds * 1000
   let done = 0
+  const failures = []
   const worker = async () => {
     while (performance.now() < end) {
-      await step()
-      done++
+      try {
+        await step()
+        done++
+      } catch (error) {
+        failures.push(error)
+      }
     }
   }
   const start = performance.now()
   await Promise.all(Array.from({ length: concurrency }, worker))
+  if (failures.length > done / 100) throw new Error(`${failures.length} of ${failures.length + done} steps failed`, { cause: failures[0] })
   return done / ((performance.now() - start) / 1000)
 }
 
