@@ -72,6 +72,9 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
 
   /** Gives the socket, its first bytes back on it, to the http2 server. */
   function serve (socket: Socket): ServerHttp2Session {
+    // Node's HTTP/1 server makes its sockets half-open: HTTP/2 sessions (whose own server does not)
+    // never close when the client ends the connection, and each would hold its socket for good.
+    socket.allowHalfOpen = false
     let session: ServerHttp2Session | undefined
     server.once('session', (created) => { session = created })
     server.emit('connection', socket)

@@ -42,7 +42,10 @@ function checkOptions (options: WebSocketOptions): void {
  * A handler that throws or rejects closes its socket with 1011; the process goes on.
  */
 function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket: WebSocket): void {
-  const { log, request } = ctx
+  // The closures below live as long as the connection: they hold the URL, not the request (and
+  // through it the whole handshake), which would double the memory an idle connection costs.
+  const { log } = ctx
+  const url = ctx.request.url
   let paused = true
   const flow = (): void => {
     if (!paused) return
@@ -54,7 +57,7 @@ function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket:
     if (event === 'message') flow()
   }
   const fail = (cause: unknown): void => {
-    log.error({ err: new FST_ERR_UPGRADE_HANDLER('websocket', request.url, { cause }) }, 'fastify-upgrade: websocket handler failed')
+    log.error({ err: new FST_ERR_UPGRADE_HANDLER('websocket', url, { cause }) }, 'fastify-upgrade: websocket handler failed')
     socket.close(INTERNAL_ERROR)
     flow()
   }
@@ -68,7 +71,7 @@ function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket:
   socket.pause()
   socket.on('newListener', onNewListener)
   try {
-    const result = handler(socket, request)
+    const result = handler(socket, ctx.request)
     if (result instanceof Promise) result.then(flow, fail)
     else flow()
   } catch (error) {

@@ -1,0 +1,97 @@
+'use strict'
+
+// One benchmark server, run in its own process by bench/run.js (`fork`): `node bench/server.js <kind>`.
+// It tells its port over IPC, and answers 'rss' with its resident set size after a full GC.
+const http = require('node:http')
+const Fastify = require('fastify')
+const { WebSocketServer } = require('ws')
+const fastifyUpgrade = require('..')
+
+const BODY = { hello: 'world' }
+const hello = async () => BODY
+
+/** Echoes every message, as every contender does. */
+function echo (socket) {
+  socket.on('message', (data, binary) => { socket.send(data, { binary }) })
+}
+
+const kinds = {
+  // Fastify alone: the same two routes, neither knows about upgrades.
+  async fastify () {
+    const app = Fastify()
+    app.get('/plain', hello)
+    app.get('/up', hello)
+    return app
+  },
+
+  // The plugin with the WebSocket and h2c adapters: /plain has no `upgrade`, /up has.
+  async upgrade () {
+    const app = Fastify()
+    await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket(), fastifyUpgrade.h2c()] })
+    app.get('/plain', hello)
+    app.get('/up', { upgrade: { protocols: { websocket: echo, h2c: true } } }, hello)
+    return app
+  },
+
+  // The plugin with the WebSocket adapter alone, as an app that replaces @fastify/websocket has it.
+  async 'upgrade-websocket' () {
+    const app = Fastify()
+    await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket()] })
+    app.get('/up', { upgrade: { protocols: { websocket: echo } } }, hello)
+    return app
+  },
+
+  async 'fastify-websocket' () {
+    const app = Fastify()
+    await app.register(require('@fastify/websocket'))
+    app.get('/up', { websocket: true }, echo)
+    return app
+  },
+
+  // Fastify's own HTTP/2 server (cleartext, prior knowledge).
+  async 'fastify-http2' () {
+    const app = Fastify({ http2: true })
+    app.get('/up', hello)
+    return app
+  },
+
+  // No Fastify: Node's http server and ws's handleUpgrade, as ws's README shows.
+  async ws () {
+    const wss = new WebSocketServer({ noServer: true })
+    const server = http.createServer((req, res) => { res.end(JSON.stringify(BODY)) })
+    server.on('upgrade', (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, echo)
+    })
+    return {
+      server,
+      listen: (options) => new Promise((resolve) => { server.listen(options, resolve) })
+    }
+  }
+}
+
+async function main () {
+  const kind = kinds[process.argv[2]]
+  if (kind === undefined) throw new Error(`unknown server kind ${process.argv[2]}`)
+  const app = await kind()
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  process.on('message', (message) => {
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      process.send({ cpu: user + system })
+      return
+    }
+    global.gc?.()
+    const { rss, heapUsed } = process.memoryUsage()
+    process.send({ rss, heapUsed })
+  })
+  // The runner is gone: nobody will stop this server otherwise.
+  process.once('disconnect', () => { process.exit(0) })
+  // Exit, rather than die by the signal, so that --cpu-prof writes its profile.
+  process.once('SIGINT', () => { process.exit(0) })
+  process.send({ port: app.server.address().port })
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
