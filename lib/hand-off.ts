@@ -55,8 +55,10 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdap
       upgrader.registry.track(socket, close, true)
     }
   } as Context
+  // The closures below live as long as the connection: they keep the URL, not the request and its body.
+  const url = body.url
   const fail = (cause: unknown): void => {
-    log.error({ err: new FST_ERR_UPGRADE_HANDLER(adapter.name, body.url, { cause }) }, 'fastify-upgrade: handler failed')
+    log.error({ err: new FST_ERR_UPGRADE_HANDLER(adapter.name, url, { cause }) }, 'fastify-upgrade: handler failed')
     socket.destroy()
   }
   try {
