@@ -31,7 +31,6 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
   const hold = (socket: Socket, close: () => void): void => { upgrader.registry.track(socket, close) }
   for (const adapter of settings.adapters.values()) adapter.setup?.(fastify, hold)
   fastify.addHook('onRoute', createRouteHook(upgrader))
-  fastify.addHook('onRoute', (route) => { if (route.upgrade !== undefined) upgrader.foreign.addRoute(route) })
   const onUpgrade = createUpgradeListener(upgrader)
   server.on('upgrade', onUpgrade)
   // Plugins registered before or after this one (@fastify/websocket) have added their listeners by now.

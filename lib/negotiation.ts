@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { ProtocolAdapter } from '../types/index'
 
 // Bounds the work a hostile header can cause: Node caps the header block at 16 KiB, which
@@ -79,6 +80,22 @@ export function hasConnectionOption (value: string | undefined, option: string):
     if (end - start === option.length && value.slice(start, end).toLowerCase() === option) found = true
   })
   return found
+}
+
+// Fields about the connection that carried an upgrade request, not about the request (RFC 9110
+// §7.6.1): they do not go on over the new protocol. Expect was answered before the 101.
+const HOP_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'expect'])
+
+/**
+ * Calls `each(name as sent, lower-case name, value)` for the request's fields that go on over the
+ * protocol it switches to: not the hop's own, nor those its Connection names, nor those in `also`.
+ */
+export function forEachEndToEndField (request: IncomingMessage, also: ReadonlySet<string>, each: (name: string, lower: string, value: string) => void): void {
+  const { headers, rawHeaders } = request
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const lower = rawHeaders[i].toLowerCase()
+    if (!HOP_FIELDS.has(lower) && !also.has(lower) && !hasConnectionOption(headers.connection, lower)) each(rawHeaders[i], lower, rawHeaders[i + 1])
+  }
 }
 
 export interface Candidate {

@@ -81,6 +81,7 @@ export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => v
   return function onRoute (route) {
     if (route.upgrade === undefined) return
     const upgrade = compile(upgrader, route)
+    upgrader.foreign.addRoute(route)
     const handler = route.handler as RouteHandlerMethod
     route.handler = function upgradeRoute (this: FastifyInstance, request, reply) {
       const exchange = (request.raw as ExchangeRequest)[kExchange]

@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http'
 import { createSecureContext, TLSSocket, type SecureContext, type SecureVersion } from 'node:tls'
 import type { ProtocolAdapter, TlsOptions, UpgradeContext } from '../../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
-import { connectionOptions, replay } from './tls-replay'
+import { hasConnectionOption } from '../negotiation'
+import { replay } from './tls-replay'
 
 const VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
 const TOKENS = ['TLS/1.0', 'TLS/1.1', 'TLS/1.2', 'TLS/1.3']
@@ -84,7 +85,7 @@ export function tls (options: TlsOptions): ProtocolAdapter<true> {
     },
     serverWide (ctx) {
       secure(ctx, secureContext, (socket) => {
-        if (connectionOptions(ctx.request).includes('close')) {
+        if (hasConnectionOption(ctx.request.headers.connection, 'close')) {
           socket.end(OPTIONS_OK)
           return
         }

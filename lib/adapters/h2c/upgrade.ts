@@ -1,24 +1,18 @@
 import type { IncomingMessage } from 'node:http'
-import { hasConnectionOption } from '../../negotiation'
+import { forEachEndToEndField } from '../../negotiation'
 import { HEADER, MAX_FRAME, PREFACE, SETTINGS, frame } from './frames'
 
-// RFC 9113 §8.2.2: fields about the HTTP/1.1 connection, not the request (Host becomes :authority;
-// Expect was answered before the 101).
-const CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host', 'expect'])
+// RFC 9113 §8.2.2: Host becomes :authority; HTTP2-Settings belongs to the upgrade.
+const NOT_HTTP2_FIELDS = new Set(['host', 'http2-settings'])
 
 /** The HTTP/2 field list of an HTTP/1.1 request, connection-specific fields removed (U11). */
 export function requestFields (request: IncomingMessage): Array<[string, string]> {
-  const { headers, rawHeaders } = request
   const fields: Array<[string, string]> = [[':method', request.method as string], [':scheme', 'http']]
-  if (headers.host !== undefined) fields.push([':authority', headers.host])
+  if (request.headers.host !== undefined) fields.push([':authority', request.headers.host])
   fields.push([':path', request.url as string])
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i].toLowerCase()
-    const value = rawHeaders[i + 1]
-    if (CONNECTION_FIELDS.has(name) || hasConnectionOption(headers.connection, name)) continue
-    if (name === 'te' && value.toLowerCase() !== 'trailers') continue
-    fields.push([name, value])
-  }
+  forEachEndToEndField(request, NOT_HTTP2_FIELDS, (_name, lower, value) => {
+    if (lower !== 'te' || value.toLowerCase() === 'trailers') fields.push([lower, value])
+  })
   return fields
 }
 
