@@ -1,43 +1,62 @@
 import { validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http'
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
 import type { ProtocolAdapter, ServerWideContext, UpgradeContext } from '../types/index'
-import { FST_ERR_UPGRADE_HANDLER } from './errors'
-import type { Choice } from './negotiation'
-import type { ServerWideAdapter } from './options'
-import { release, sendContinue, unpause, type Exchange, type Upgrader } from './request-path'
+import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_TOO_MANY } from './errors'
+import type { Exchange } from './exchange'
+import { endWhenIdle, serve, serverOf } from './node/connection'
+import { peek } from './peek'
+import type { Upgrader } from './upgrader'
 
 const EMPTY = Buffer.alloc(0)
+// Seconds a client is asked to wait when maxConnections is reached.
+const RETRY_AFTER = '5'
 
 /** What `switch` and `serverWide` get, built once: a server-wide upgrade has Node's request and no route. */
 type Context = UpgradeContext & ServerWideContext
 
+/** A protocol an exchange switches to, and how its adapter starts. */
+export interface Target {
+  adapter: ProtocolAdapter
+  /** The `Upgrade` token chosen, as the client sent it. */
+  token: string
+  value: unknown
+  request: FastifyRequest | IncomingMessage
+  log: FastifyBaseLogger
+  start: (ctx: Context) => void | Promise<void>
+}
+
+/** Answers an upgrade that cannot go ahead, with an HTTP error. */
+export type Refuse = (error: FastifyError, headers?: Record<string, string>) => void
+
 /**
- * Accepts an upgrade: the body is in, so the socket leaves Fastify with the bytes that followed
- * the request back on it (U8), and `start` runs the adapter. The only way to write the 101 is
- * `switchProtocols`, which always names the protocol (S2).
+ * The connection leaves HTTP: the bytes that followed the request back on it (U8), and `start`
+ * runs the adapter. The only way to write the 101 is `switchProtocols`, which always names the
+ * protocol (S2).
  */
-function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdapter, token: string, request: FastifyRequest | IncomingMessage,
-  value: unknown, log: FastifyBaseLogger, start: (ctx: Context) => void | Promise<void>): void {
-  const { socket, body } = exchange
-  release(exchange)
+function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void {
+  const socket = exchange.takeSocket()
   // The client left while hooks ran or the body was read: there is nobody to switch.
-  if (socket.destroyed) return
-  // U7: a client that waits for 100 gets it before the 101, even when there was no body to read.
-  sendContinue(exchange)
-  if (body.leftover.length > 0) socket.unshift(body.leftover)
-  unpause(socket)
-  upgrader.registry.track(socket, () => socket.end(), true)
+  if (socket === undefined) return
+  const { fastify, registry, settings } = upgrader
+  const { adapter, token, log } = target
+  registry.track(socket, () => socket.end(), true)
+  // The closures below live as long as the connection: they keep the URL, not the request and its body.
+  const url = exchange.request.url
+  const fail = (cause: unknown): void => {
+    log.error({ err: new FST_ERR_UPGRADE_HANDLER(adapter.name, url, { cause }) }, 'fastify-upgrade: handler failed')
+    socket.destroy()
+  }
 
   let switched = false
   const ctx = {
     socket,
-    request,
-    value,
-    fastify: upgrader.fastify,
+    request: target.request,
+    value: target.value,
+    fastify,
     token,
     log,
-    handshakeTimeout: upgrader.settings.handshakeTimeout,
-    body: adapter.rawBody === true ? body.rawBody() : EMPTY,
+    handshakeTimeout: settings.handshakeTimeout,
+    body: adapter.rawBody === true ? exchange.request.rawBody() : EMPTY,
     switchProtocols (headers = {}, upgrade = token) {
       if (switched) throw new Error('101 Switching Protocols was already sent')
       validateHeaderValue('upgrade', upgrade)
@@ -51,33 +70,49 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, adapter: ProtocolAdap
       switched = true
       socket.write(head + '\r\n')
     },
-    onServerClose (close: () => void) {
-      upgrader.registry.track(socket, close, true)
+    onServerClose (close) {
+      registry.track(socket, close, true)
+    },
+    serve (next, options = {}) {
+      if (options.server !== undefined) {
+        serve(options.server, next, options.head)
+        return
+      }
+      // HTTP/1.1 goes on over `next` (TLS): Node's HTTP server serves it, and it ends once idle on close.
+      serve(serverOf(socket), next, options.head)
+      registry.track(socket, () => { endWhenIdle(next) }, true)
+    },
+    peek (decide, done) {
+      // S7: what the adapter does with the bytes runs in a socket event, where a throw would end the process.
+      peek(socket, settings.handshakeTimeout, decide, (answer, bytes) => {
+        try {
+          done(answer, bytes)
+        } catch (error) {
+          fail(error)
+        }
+      })
     }
   } as Context
-  // The closures below live as long as the connection: they keep the URL, not the request and its body.
-  const url = body.url
-  const fail = (cause: unknown): void => {
-    log.error({ err: new FST_ERR_UPGRADE_HANDLER(adapter.name, url, { cause }) }, 'fastify-upgrade: handler failed')
-    socket.destroy()
-  }
   try {
-    const result = start(ctx)
+    const result = target.start(ctx)
     if (result !== undefined) result.catch(fail)
   } catch (error) {
     fail(error)
   }
 }
 
-/** Accepts the upgrade a route's handler chose. */
-export function handOff (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
-  const { adapter, value } = choice.candidate
-  reply.hijack()
-  takeOver(upgrader, exchange, adapter, choice.offer.token, request, value, request.log, (ctx) => adapter.switch(ctx))
-}
-
-/** Accepts an upgrade of `OPTIONS *`, which no route can match. */
-export function handOffServerWide (upgrader: Upgrader, exchange: Exchange, adapter: ServerWideAdapter, token: string): void {
-  const { fastify } = upgrader
-  takeOver(upgrader, exchange, adapter, token, exchange.body, true, fastify.log, (ctx) => adapter.serverWide(ctx))
+/**
+ * Accepts an upgrade, from a route or `OPTIONS *` alike: within `maxConnections`, once the whole
+ * body is in (U8; at once when it already is), or refused with an HTTP error.
+ */
+export function accept (upgrader: Upgrader, exchange: Exchange, target: Target, refuse: Refuse): void {
+  const { registry, settings } = upgrader
+  if (registry.upgraded >= settings.maxConnections) {
+    refuse(new FST_ERR_UPGRADE_TOO_MANY(), { 'retry-after': RETRY_AFTER })
+    return
+  }
+  exchange.request.drain(settings.maxBodySize, (error) => {
+    if (error === undefined) takeOver(upgrader, exchange, target)
+    else refuse(error as FastifyError)
+  })
 }

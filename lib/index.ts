@@ -1,6 +1,5 @@
-import type { IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { IncomingMessage, Server } from 'node:http'
+import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { FastifyUpgradeOptions } from '../types/index'
 import { h2c } from './adapters/h2c'
@@ -9,42 +8,51 @@ import { tls } from './adapters/tls'
 import { websocket } from './adapters/websocket'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
 import { ForeignUpgrades } from './foreign-upgrades'
-import { hasConnectionOption, parseUpgrade } from './negotiation'
+import { ownShouldUpgrade } from './node/probe'
+import { keepOnNodePath, onUpgrade } from './node/upgrade-path'
 import { resolveOptions } from './options'
 import { ConnectionRegistry } from './registry'
-import { createUpgradeListener, type Upgrader } from './request-path'
+import { createUpgradeListener, switchOffers } from './request-path'
 import { createRouteHook } from './route'
+import { RouteIndex } from './route-index'
+import { otherServers } from './servers'
+import { Sniffer } from './sniffer'
 import { kRegistered } from './symbols'
-
-type UpgradeServer = FastifyInstance['server'] & {
-  [kRegistered]?: true
-  shouldUpgradeCallback?: (req: IncomingMessage) => boolean
-}
+import type { Upgrader } from './upgrader'
 
 const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastifyUpgrade (fastify, options) {
   const settings = resolveOptions(options)
-  const server = fastify.server as UpgradeServer
+  const server = fastify.server as Server & { [kRegistered]?: true }
   if (server[kRegistered] === true) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
   server[kRegistered] = true
-  const upgrader: Upgrader = { fastify, settings, registry: new ConnectionRegistry(), foreign: new ForeignUpgrades() }
+  const routes = new RouteIndex()
+  const upgrader: Upgrader = { fastify, settings, registry: new ConnectionRegistry(), foreign: new ForeignUpgrades(routes), routes }
+  const sniffer = new Sniffer(upgrader)
 
-  const hold = (socket: Socket, close: () => void): void => { upgrader.registry.track(socket, close) }
-  for (const adapter of settings.adapters.values()) adapter.setup?.(fastify, hold)
+  for (const adapter of settings.adapters.values()) adapter.setup?.(fastify)
   fastify.addHook('onRoute', createRouteHook(upgrader))
-  const onUpgrade = createUpgradeListener(upgrader)
-  server.on('upgrade', onUpgrade)
-  // Plugins registered before or after this one (@fastify/websocket) have added their listeners by now.
-  fastify.addHook('onReady', async () => { upgrader.foreign.takeOver(server, onUpgrade) })
-  // Node ≥ 22.21 and ≥ 24.9 read this per request: a request that offers no protocol we speak, and
-  // none for a listener taken over, stays on Node's own path (body, 100-continue, keep-alive); our
-  // route wrapper still answers its 426.
-  server.shouldUpgradeCallback = (req) => {
-    const { connection, upgrade } = req.headers
-    return upgrader.foreign.wants(req) || (hasConnectionOption(connection, 'upgrade') &&
-      parseUpgrade(upgrade).some((offer) => settings.keys.has(offer.key)))
+
+  // Only a request that might switch, or is for a listener taken over, leaves Node's own path
+  // (body, 100-continue, keep-alive) where Node lets the server choose.
+  /* c8 ignore next: Node asks on some lines only */
+  const wants = (req: IncomingMessage): boolean => switchOffers(upgrader, req).length > 0 || upgrader.foreign.wants(req)
+  const attach = (target: Server): void => {
+    keepOnNodePath(target, wants)
+    sniffer.attach(target)
   }
+  // Plugins registered before or after this one (@fastify/websocket) have added their listeners by now.
+  fastify.addHook('onReady', async () => {
+    upgrader.foreign.takeOver(server, ownShouldUpgrade(server))
+    onUpgrade(server, createUpgradeListener(upgrader))
+    attach(server)
+  })
+  // The servers of further addresses exist once Fastify listens; their 'upgrade' events come to `server`.
+  fastify.addHook('onListen', async () => {
+    for (const other of otherServers(fastify)) attach(other)
+  })
 
   fastify.addHook('preClose', async () => {
+    sniffer.close()
     await upgrader.registry.closeAll(settings.closeTimeout)
     for (const adapter of settings.adapters.values()) await adapter.close?.()
   })

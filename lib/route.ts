@@ -1,13 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
 import type { ProtocolAdapter } from '../types/index'
-import { FST_ERR_UPGRADE_REQUIRED, FST_ERR_UPGRADE_ROUTE, FST_ERR_UPGRADE_TOO_MANY } from './errors'
-import { handOff } from './hand-off'
+import { FST_ERR_UPGRADE_REQUIRED, FST_ERR_UPGRADE_ROUTE } from './errors'
+import type { Exchange, ExchangeRequest } from './exchange'
+import { accept } from './hand-off'
 import { negotiate, protocolKey, type Choice, type RouteProtocols } from './negotiation'
-import type { ExchangeRequest, Exchange, Upgrader } from './request-path'
 import { kExchange } from './symbols'
-
-// Seconds a client is asked to wait when maxConnections is reached.
-const RETRY_AFTER = '5'
+import type { Upgrader } from './upgrader'
 
 interface UpgradeRoute {
   protocols: RouteProtocols
@@ -60,17 +58,20 @@ function choose (upgrader: Upgrader, route: UpgradeRoute, exchange: Exchange, re
   return undefined
 }
 
-function accept (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
-  const { registry, settings } = upgrader
-  if (registry.upgraded >= settings.maxConnections) {
-    reply.header('retry-after', RETRY_AFTER)
-    throw new FST_ERR_UPGRADE_TOO_MANY()
-  }
-  // U8: the whole body is in before anything reaches the new protocol (at once when it already is).
-  exchange.body.drain(settings.maxBodySize, (error) => {
-    if (error === undefined) handOff(upgrader, exchange, choice, request, reply)
-    else reply.send(error)
-  })
+/** Switches to the protocol the route's handler chose; the reply is Fastify's no more. */
+function switchTo (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
+  const { adapter, value } = choice.candidate
+  accept(upgrader, exchange, {
+    adapter,
+    token: choice.offer.token,
+    value,
+    request,
+    log: request.log,
+    start: (ctx) => {
+      reply.hijack()
+      return adapter.switch(ctx)
+    }
+  }, (error, headers = {}) => { reply.headers(headers).send(error) })
 }
 
 /**
@@ -81,13 +82,14 @@ export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => v
   return function onRoute (route) {
     if (route.upgrade === undefined) return
     const upgrade = compile(upgrader, route)
-    upgrader.foreign.addRoute(route)
+    upgrader.routes.add(route.url)
     const handler = route.handler as RouteHandlerMethod
     route.handler = function upgradeRoute (this: FastifyInstance, request, reply) {
       const exchange = (request.raw as ExchangeRequest)[kExchange]
       if (exchange !== undefined && exchange.offers.length > 0) {
         const choice = choose(upgrader, upgrade, exchange, request, reply)
-        if (choice !== undefined) return accept(upgrader, exchange, choice, request, reply)
+        if (choice !== undefined) return switchTo(upgrader, exchange, choice, request, reply)
+        exchange.settle()
       }
       if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.isActive?.(request) === true)) {
         // U11: an HTTP/2 message carries neither (and Node's http2 throws on them): the 426 body says it.

@@ -1,28 +1,23 @@
-import type { FastifyError } from 'fastify'
-import { handOffServerWide } from './hand-off'
-import type { Exchange, Upgrader } from './request-path'
+import type { Exchange } from './exchange'
+import { accept } from './hand-off'
+import type { Offer } from './negotiation'
+import type { Upgrader } from './upgrader'
 
 /**
- * RFC 2817 §3.2: `OPTIONS *` with Upgrade asks to switch the whole connection, not a resource.
- * Fastify's router cannot match the asterisk-form, so an adapter with `serverWide` takes such a
- * request here, before routing and without hooks; otherwise (or at `maxConnections`) it is routed as usual.
+ * RFC 2817 §3.2: `OPTIONS *` with Upgrade asks to switch the whole connection, not a resource
+ * (T5: no other method). Fastify's router cannot match the asterisk-form, so the first offer an
+ * adapter with `serverWide` speaks is accepted here, before routing and without hooks.
  */
-export function acceptServerWide (upgrader: Upgrader, exchange: Exchange): boolean {
-  const { registry, settings } = upgrader
-  if (registry.upgraded >= settings.maxConnections) return false
-  for (const offer of exchange.offers) {
-    const adapter = settings.serverWide.get(offer.key)
-    if (adapter === undefined) continue
-    // U8: the whole body is in before anything reaches the new protocol.
-    exchange.body.drain(settings.maxBodySize, (error) => {
-      if (error === undefined) {
-        handOffServerWide(upgrader, exchange, adapter, offer.token)
-        return
-      }
-      exchange.res.statusCode = (error as FastifyError).statusCode ?? 400
-      exchange.res.end()
-    })
-    return true
-  }
-  return false
+export function acceptServerWide (upgrader: Upgrader, exchange: Exchange): void {
+  const { serverWide } = upgrader.settings
+  const offer = exchange.offers.find((candidate) => serverWide.has(candidate.key)) as Offer
+  const adapter = serverWide.get(offer.key) as NonNullable<ReturnType<typeof serverWide.get>>
+  accept(upgrader, exchange, {
+    adapter,
+    token: offer.token,
+    value: true,
+    request: exchange.request,
+    log: upgrader.fastify.log,
+    start: (ctx) => adapter.serverWide(ctx)
+  }, (error, headers) => { exchange.refuse(error, headers) })
 }

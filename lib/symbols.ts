@@ -1,4 +1,6 @@
 /** The exchange of a request that arrived on Node's upgrade path, on its `request.raw`. */
 export const kExchange = Symbol('fastify-upgrade.exchange')
+/** The parsed `Upgrade` offers of a request Node flagged as an upgrade, on Node's request. */
+export const kOffers = Symbol('fastify-upgrade.offers')
 /** Marks a server the plugin already listens on. */
 export const kRegistered = Symbol('fastify-upgrade.registered')

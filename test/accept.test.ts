@@ -48,7 +48,7 @@ test('U8: a chunked body with extensions and trailers, sent in pieces, is parsed
   const port = await listen(app)
   const c = client(t, port)
   c.write(upgradeRequest('/echo', 'echo/1', ['Content-Type: application/json', 'Transfer-Encoding: chunked'], 'POST'))
-  const pieces = ['4;ext=1\r\n{"n"', '\r\n', '3 ; x\r', '\n:22\r\n1\r\n}\r', '\n0\r\nTrailer-A: 1\r\n', '\r\nafter']
+  const pieces = ['4;ext=1\r\n{"n"', '\r\n', '3;x\r', '\n:22\r\n1\r\n}\r', '\n0\r\nTrailer-A: 1\r\n', '\r\nafter']
   for (const piece of pieces) {
     c.write(piece)
     await new Promise((resolve) => setTimeout(resolve, 5))

@@ -129,3 +129,79 @@ for (const [what, misuse, message] of misuses) {
     t.notMatch(c.text, /HTTP\/1\.1 200|Set-Cookie|Upgrade: \r\n/)
   })
 }
+
+test('S7: an adapter whose peek callback throws loses its connection, not the process; the error is logged', async (t) => {
+  const errors: string[] = []
+  const thrower: ProtocolAdapter = {
+    name: 'thrower',
+    tokens: ['thrower/1'],
+    continuation: false,
+    switch (ctx: UpgradeContext) {
+      ctx.switchProtocols()
+      ctx.peek((bytes) => bytes.length >= 4 ? true : undefined, () => { throw new Error('bad bytes') })
+    }
+  }
+  const app = await build(t, { protocols: [thrower] })
+  app.addHook('onError', async () => {})
+  app.log.error = ((obj: { err?: { cause?: Error } }) => { errors.push(String(obj.err?.cause?.message)) }) as never
+  app.get('/', { upgrade: { protocols: { thrower: () => {} } } as never }, async () => 'plain')
+  const c = client(t, await listen(app))
+  c.write(upgradeRequest('/', 'thrower/1') + 'four')
+  await c.closed
+  t.match(c.text, /^HTTP\/1\.1 101 Switching Protocols\r\nUpgrade: thrower\/1\r\n/)
+  t.same(errors, ['bad bytes'])
+})
+
+test('S7: an adapter whose preface serve throws loses that connection, not the process; others go on', async (t) => {
+  const errors: unknown[] = []
+  const greedy: ProtocolAdapter = {
+    name: 'greedy',
+    tokens: ['greedy/1'],
+    continuation: false,
+    preface: {
+      detect: (bytes) => bytes.length < 5 ? undefined : bytes.subarray(0, 5).toString() === 'HELLO',
+      serve () { throw new Error('cannot serve') }
+    },
+    switch () {}
+  }
+  const app = await build(t, { protocols: [greedy] })
+  app.log.error = ((obj: { err?: Error }) => { errors.push(obj.err?.message) }) as never
+  app.get('/', async () => 'plain')
+  const port = await listen(app)
+  const hello = client(t, port)
+  hello.write('HELLO there')
+  await hello.closed
+  t.equal(hello.text, '')
+  t.same(errors, ['cannot serve'])
+  const plain = client(t, port)
+  plain.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+  t.match(await plain.until('plain'), /^HTTP\/1\.1 200 OK\r\n/)
+})
+
+test('a preface adapter can take a line off a new connection and give the rest to HTTP/1.1 (as the PROXY protocol would)', async (t) => {
+  const seen: string[] = []
+  const proxyLine: ProtocolAdapter = {
+    name: 'proxy-line',
+    tokens: ['proxy-line'],
+    continuation: false,
+    preface: {
+      detect: (bytes) => bytes.length < 6 ? undefined : bytes.subarray(0, 6).toString() === 'PROXY ',
+      serve (ctx) {
+        ctx.socket.once('data', (chunk: Buffer) => {
+          const end = chunk.indexOf('\r\n')
+          seen.push(chunk.subarray(0, end).toString())
+          ctx.serve(ctx.socket, { head: chunk.subarray(end + 2) })
+        })
+      }
+    },
+    switch () {}
+  }
+  const app = await build(t, { protocols: [proxyLine] })
+  app.get('/', async (request) => `hello ${request.protocol}`)
+  const c = client(t, await listen(app))
+  c.write('PROXY TCP4 192.0.2.1 192.0.2.2 5000 80\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n')
+  t.match(await c.until('hello http'), /^HTTP\/1\.1 200 OK\r\n[^]*hello http$/)
+  t.same(seen, ['PROXY TCP4 192.0.2.1 192.0.2.2 5000 80'])
+  c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+  t.match(await c.until('hello httpHTTP'), /hello httpHTTP\/1\.1 200 OK/, 'the connection is HTTP/1.1 from then on')
+})

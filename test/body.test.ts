@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import { test } from 'tap'
+import { node } from '../lib/node/probe'
 import { build, client, listen, upgradeRequest } from './helpers'
 
 const echo = { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }
@@ -47,28 +48,33 @@ const malformed: Array<[string, string]> = [
   ['chunk data longer than its size', '2\r\nabc\r\n0\r\n\r\n'],
   ['a line ended by LF alone', '2\nab\r\n0\r\n\r\n'],
   ['a chunk line that never ends', 'a'.repeat(5000)],
-  ['trailers without end', '0\r\n' + 'X-T: 1234567\r\n'.repeat(2000)]
+  ['trailers without end', '0\r\n' + 'X-T: 1234567\r\n'.repeat(2000)],
+  ['whitespace between a chunk size and its extension, which llhttp refuses too', '3 ;x\r\nabc\r\n0\r\n\r\n']
 ]
+// Node 26 reads upgrade bodies itself and, while a request is flagged as an upgrade, does not
+// report its parse errors: the body just stops, and the request times out (408) instead.
+const refused = node.readsBodies ? /^HTTP\/1\.1 408 Request Timeout\r\n/ : /^HTTP\/1\.1 400 Bad Request\r\n[^]*FST_ERR_UPGRADE_BAD_REQUEST/
 for (const [what, framing] of malformed) {
-  test(`S4: ${what} gets 400 and the connection closes`, async (t) => {
-    const app = await build(t)
+  test(`S4, S7: ${what} gets 400 (Node 26: 408) and the connection closes, nothing switched`, async (t) => {
+    const app = await build(t, { handshakeTimeout: 300 })
     app.post('/echo', echo, async () => 'plain')
     const port = await listen(app)
     const c = client(t, port)
     c.write(upgradeRequest('/echo', 'echo/1', ['Content-Type: text/plain', 'Transfer-Encoding: chunked'], 'POST') + framing)
     await c.closed
-    t.match(c.text, /^HTTP\/1\.1 400 Bad Request\r\n[^]*FST_ERR_UPGRADE_BAD_REQUEST/)
+    t.match(c.text, refused)
+    t.notMatch(c.text, /101|plain/)
   })
 }
 
-test('a malformed chunked GET body is refused with 400 when it is drained', async (t) => {
-  const app = await build(t)
+test('a malformed chunked GET body is refused with 400 (Node 26: 408) when it is drained', async (t) => {
+  const app = await build(t, { handshakeTimeout: 300 })
   app.get('/echo', echo, async () => 'plain')
   const port = await listen(app)
   const c = client(t, port)
   c.write(upgradeRequest('/echo', 'echo/1', ['Transfer-Encoding: chunked']) + 'xyz\r\n')
   await c.closed
-  t.match(c.text, /^HTTP\/1\.1 400 Bad Request\r\n/)
+  t.match(c.text, node.readsBodies ? /^HTTP\/1\.1 408 / : /^HTTP\/1\.1 400 Bad Request\r\n/)
 })
 
 test('a client that disconnects mid-body leaves no socket and no handler call behind', async (t) => {

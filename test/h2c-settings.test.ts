@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
-import { DATA, PREFACE, SETTINGS, frame } from '../lib/adapters/h2c/frames'
+import { PREFACE, SETTINGS, frame } from '../lib/adapters/h2c/frames'
 import { decodeSettings } from '../lib/adapters/h2c/settings'
 import { client, listen } from './helpers'
 import { buildH2c, framesUntil, streamData } from './h2c-helpers'
@@ -15,6 +15,7 @@ function settings (...pairs: Array<[number, number]>): Buffer {
 }
 
 const b64 = (payload: Buffer): string => payload.toString('base64url')
+const DATA = 0x0
 
 test('H1: HTTP2-Settings is base64url without padding of 6-byte settings with values in range', async (t) => {
   t.same(decodeSettings(b64(settings([3, 100], [4, 0x7fffffff], [2, 0], [5, 16384], [8, 1], [99, 7]))), settings([3, 100], [4, 0x7fffffff], [2, 0], [5, 16384], [8, 1], [99, 7]))

@@ -36,8 +36,8 @@ export class RawClient {
   private readonly waiters: Array<() => void> = []
   readonly closed: Promise<void>
 
-  constructor (port: number) {
-    this.socket = connect(port, '127.0.0.1')
+  constructor (port: number, host = '127.0.0.1') {
+    this.socket = connect(port, host)
     this.socket.on('data', (chunk: Buffer) => {
       this.received = Buffer.concat([this.received, chunk])
       for (const wake of this.waiters.splice(0)) wake()

@@ -31,7 +31,8 @@ test('S4: an upgrade whose Upgrade header Node dropped (too many headers) is ser
   const port = await listen(app)
   const c = client(t, port)
   c.write('GET /echo HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX-B: 2\r\nConnection: upgrade\r\nUpgrade: echo/1\r\n\r\n')
-  t.match(await c.until('plain undefined'), /^HTTP\/1\.1 200 OK[^]*plain undefined$/)
+  // Node ≤ 24 drops the fields beyond maxHeadersCount; Node 26 refuses the request with 431.
+  t.match(await c.until('}'), /^HTTP\/1\.1 (?:200 OK[^]*plain undefined|431 Request Header Fields Too Large\r\n[^]*)$/)
 })
 
 test('an HTTP/1.1 upgrade without Host gets 400 and the connection closes, as on Node\'s own path', async (t) => {

@@ -99,14 +99,3 @@ test('adapters are set up once at registration and closed with the server', asyn
   await app.close()
   t.same(calls, ['setup:function', 'close'])
 })
-
-test('shouldUpgradeCallback (Node ≥ 22.21) lets only requests offering a registered protocol leave Node\'s path', async (t) => {
-  const app = Fastify()
-  await app.register(fastifyUpgrade, { protocols: [raw({ name: 'echo', tokens: ['echo/1'] })] })
-  const decide = (app.server as unknown as { shouldUpgradeCallback: (req: { headers: Record<string, string | undefined>, url: string }) => boolean }).shouldUpgradeCallback
-  t.equal(decide({ url: '/', headers: { connection: 'Upgrade', upgrade: 'foo, ECHO/1' } }), true)
-  t.equal(decide({ url: '/', headers: { connection: 'Upgrade', upgrade: 'websocket' } }), false)
-  t.equal(decide({ url: '/', headers: { connection: 'keep-alive', upgrade: 'echo/1' } }), false)
-  t.equal(decide({ url: '/', headers: { connection: 'upgrade' } }), false)
-  t.equal(decide({ url: '/', headers: { upgrade: 'echo/1' } }), false)
-})

@@ -106,3 +106,39 @@ test('S5: fastify.close() ends an idle TLS connection, and lets a response under
   t.match(text, /\r\nConnection: close\r\n/)
   await closing
 })
+
+test('H6, S7: inside a connection upgraded to TLS, an h2c upgrade and preface are declined, and the process lives', async (t) => {
+  const app = await build(t, { protocols: [fastifyUpgrade.tls(certificate()), fastifyUpgrade.h2c()] })
+  app.get('/news', { upgrade: { protocols: { h2c: true } } }, async (request) => `news over ${request.raw.httpVersion}`)
+  const port = await listen(app)
+  for (let i = 0; i < 2; i++) {
+    const c = client(t, port)
+    c.write('OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: upgrade\r\nUpgrade: TLS/1.2\r\n\r\n')
+    await c.until('\r\n\r\n')
+    const socket = await startTls(t, c)
+    const read = reader(socket)
+    await read('\r\n\r\n')
+    socket.write('GET /news HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n')
+    t.match(await read('news over'), /\r\n\r\nHTTP\/1\.1 200 OK\r\n[^]*news over 1\.1$/, 'served over HTTP/1.1 on TLS')
+    socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0')
+    await new Promise((resolve) => socket.once('close', resolve))
+  }
+  const after = client(t, port)
+  after.write('GET /news HTTP/1.1\r\nHost: x\r\n\r\n')
+  t.match(await after.until('news over'), /^HTTP\/1\.1 200 OK\r\n/, 'the server is still up')
+})
+
+test('T5: only OPTIONS * upgrades the whole connection; GET * goes through Fastify, hooks and all', async (t) => {
+  const seen: string[] = []
+  const app = await build(t, { protocols: [fastifyUpgrade.tls(certificate())] })
+  app.addHook('onRequest', async (request) => { seen.push(`${request.method} ${request.url}`) })
+  const port = await listen(app)
+  for (const method of ['GET', 'DELETE']) {
+    const c = client(t, port)
+    c.write(`${method} * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: upgrade\r\nUpgrade: TLS/1.2\r\n\r\n`)
+    const text = await c.until('}')
+    t.notMatch(text, /101/)
+    t.match(text, /^HTTP\/1\.1 4\d\d /)
+  }
+  t.same(seen, ['GET *', 'DELETE *'])
+})

@@ -1,6 +1,8 @@
 /// <reference types="node" />
+import type { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { SecureContextOptions } from 'node:tls'
 import type { PerMessageDeflateOptions, WebSocket } from 'ws'
 import type {
@@ -116,6 +118,38 @@ declare namespace fastifyUpgrade {
     switchProtocols(headers?: Record<string, string>, upgrade?: string): void
     /** Replaces how `fastify.close()` closes this connection gracefully (default: `socket.end()`). */
     onServerClose(close: () => void): void
+    /**
+     * Gives `socket` (the connection, or a socket layered on it such as a TLSSocket) to a Node
+     * server as a new connection, `head` read first. By default that is the HTTP server the
+     * connection came from, which then serves HTTP/1.1 on it and, on `fastify.close()`, ends it
+     * once idle; pass `server` for another one, such as an http2 server.
+     */
+    serve(socket: Duplex, options?: ServeOptions): void
+    /**
+     * Reads the connection until `decide` answers for the bytes so far (`undefined`: more are
+     * needed), within `handshakeTimeout`; `done` gets the answer, or `undefined` when the
+     * connection ended or the time ran out, and the bytes, which stay unread: put them back with
+     * `serve`'s `head`, or `socket.unshift`. A throw from `done` destroys the connection.
+     */
+    peek<T>(decide: (bytes: Buffer) => T | undefined, done: (answer: T | undefined, bytes: Buffer) => void): void
+  }
+
+  export interface ServeOptions {
+    /** Bytes the server reads before what the socket delivers. */
+    head?: Buffer
+    /** The server to give the socket to (default: the HTTP server of the connection). */
+    server?: EventEmitter
+  }
+
+  /** What an adapter's `preface.serve` receives: a new connection, its first bytes readable on it. */
+  export interface ConnectionContext {
+    socket: Socket
+    fastify: FastifyInstance
+    log: FastifyBaseLogger
+    /** Gives `socket` to a Node server as a new connection, `head` read first (default server: the HTTP server it came to). */
+    serve(socket: Duplex, options?: ServeOptions): void
+    /** How `fastify.close()` closes this connection gracefully (it is destroyed after `closeTimeout`). */
+    onServerClose(close: () => void): void
   }
 
   /**
@@ -143,12 +177,18 @@ declare namespace fastifyUpgrade {
     validateRoute?(value: unknown): string | undefined
     /** `switch` reads `ctx.body`: the plugin keeps the raw bytes of upgrade request bodies (up to `maxBodySize`). */
     rawBody?: boolean
+    /** Called once when the plugin is registered, for adapters that serve beside Fastify's routes. */
+    setup?(fastify: FastifyInstance): void
     /**
-     * Called once when the plugin is registered, for adapters that serve beside Fastify's routes.
-     * `hold` tracks a connection the adapter serves outside Node's HTTP server, so that
-     * `fastify.close()` closes it with `close` (then destroys it after `closeTimeout`).
+     * A protocol a connection may speak from its first byte, with no upgrade (HTTP/2 prior
+     * knowledge): on every cleartext HTTP/1 server Fastify listens on, the first bytes of each new
+     * connection are shown to `detect` (`undefined`: too few to tell) until it answers; `serve`
+     * takes the connections it claims, all others stay HTTP/1.1.
      */
-    setup?(fastify: FastifyInstance, hold: (socket: Socket, close: () => void) => void): void
+    preface?: {
+      detect(bytes: Buffer): boolean | undefined
+      serve(ctx: ConnectionContext): void
+    }
     /** Before the 101: return `false` to decline (the request is served as plain HTTP), throw an HTTP error to refuse. */
     check?(request: FastifyRequest, reply: FastifyReply, token: string): boolean | void
     /** The connection already speaks this protocol, which satisfies `required`. */

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http'
 import { createSecureContext, TLSSocket, type SecureContext, type SecureVersion } from 'node:tls'
 import type { ProtocolAdapter, TlsOptions, UpgradeContext } from '../../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
@@ -12,13 +11,6 @@ const TOKENS = ['TLS/1.0', 'TLS/1.1', 'TLS/1.2', 'TLS/1.3']
 const OPTIONS_OK = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
 
 type Switch = Pick<UpgradeContext, 'socket' | 'token' | 'log' | 'handshakeTimeout' | 'switchProtocols' | 'onServerClose'>
-
-/** Ends HTTP/1.1 over TLS the way Node ends idle keep-alive connections: now, or after the response under way. */
-function closeGracefully (socket: TLSSocket): void {
-  const response = (socket as TLSSocket & { _httpMessage?: ServerResponse | null })._httpMessage
-  if (response == null) socket.end()
-  else response.shouldKeepAlive = false
-}
 
 /** Writes the 101, then runs the server side of the TLS handshake on the same socket (T1, T3). */
 function secure (ctx: Switch, secureContext: SecureContext, onSecure: (socket: TLSSocket) => void): void {
@@ -37,9 +29,8 @@ function secure (ctx: Switch, secureContext: SecureContext, onSecure: (socket: T
   socket.once('close', () => { clearTimeout(timer) })
   socket.once('secure', () => {
     clearTimeout(timer)
-    // Node's HTTP server adds its own error listener in onSecure's `connection` event.
+    // Node's HTTP server adds its own error listener when it gets the connection.
     socket.removeListener('error', onError)
-    ctx.onServerClose(() => { closeGracefully(socket) })
     onSecure(socket)
   })
 }
@@ -79,8 +70,7 @@ export function tls (options: TlsOptions): ProtocolAdapter<true> {
     check: (request) => request.protocol !== 'https',
     switch (ctx) {
       secure(ctx, secureContext, (socket) => {
-        socket.unshift(replay(ctx.request.raw, ctx.body))
-        ctx.request.server.server.emit('connection', socket)
+        ctx.serve(socket, { head: replay(ctx.request.raw, ctx.body) })
       })
     },
     serverWide (ctx) {
@@ -90,7 +80,7 @@ export function tls (options: TlsOptions): ProtocolAdapter<true> {
           return
         }
         socket.write(OPTIONS_OK)
-        ctx.fastify.server.emit('connection', socket)
+        ctx.serve(socket)
       })
     }
   }

@@ -4,10 +4,6 @@ export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
 export const HEADER = 9
 /** The frame size every endpoint accepts before its own SETTINGS say more (RFC 9113 §4.2). */
 export const MAX_FRAME = 16384
-/** The flow-control window of a new stream and connection before any SETTINGS (RFC 9113 §6.9.2). */
-export const INITIAL_WINDOW = 65535
-
-export const DATA = 0x0
 export const HEADERS = 0x1
 export const SETTINGS = 0x4
 export const CONTINUATION = 0x9
@@ -61,17 +57,14 @@ export function headerBlock (fields: ReadonlyArray<readonly [string, string]>): 
   return Buffer.concat(parts)
 }
 
-/** A request on `stream`: HEADERS (and CONTINUATION), then DATA frames for `body`; each frame within MAX_FRAME. */
-export function requestFrames (stream: number, fields: ReadonlyArray<readonly [string, string]>, body: Buffer): Buffer[] {
+/** A request without a body on `stream`: HEADERS (and CONTINUATION), each frame within MAX_FRAME. */
+export function requestFrames (stream: number, fields: ReadonlyArray<readonly [string, string]>): Buffer[] {
   const block = headerBlock(fields)
   const frames: Buffer[] = []
   for (let i = 0; i < block.length; i += MAX_FRAME) {
     const last = i + MAX_FRAME >= block.length
-    const flags = (last ? END_HEADERS : 0) | (i === 0 && body.length === 0 ? END_STREAM : 0)
+    const flags = (last ? END_HEADERS : 0) | (i === 0 ? END_STREAM : 0)
     frames.push(frame(i === 0 ? HEADERS : CONTINUATION, flags, stream, block.subarray(i, i + MAX_FRAME)))
-  }
-  for (let i = 0; i < body.length; i += MAX_FRAME) {
-    frames.push(frame(DATA, i + MAX_FRAME >= body.length ? END_STREAM : 0, stream, body.subarray(i, i + MAX_FRAME)))
   }
   return frames
 }

@@ -1,0 +1,120 @@
+import { STATUS_CODES, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyError } from 'fastify'
+import { hasConnectionOption, type Offer } from './negotiation'
+import { closeAfterWrite, closesConnection, handBack, rewind } from './node/connection'
+import type { UpgradeRequest } from './node/upgrade-request'
+import { kExchange } from './symbols'
+import type { Upgrader } from './upgrader'
+
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+
+export type ExchangeRequest = UpgradeRequest & { [kExchange]?: Exchange }
+
+/**
+ * One request on Node's upgrade path, from its head until it switches or is served as HTTP/1.1;
+ * it owns what it set up on the connection. Fastify sees `request` and answers on `res`.
+ */
+export class Exchange {
+  readonly res: ServerResponse
+  private readonly expectContinue: boolean
+  private continued = false
+  /** A switch may still happen: the request is for an upgrade route and nothing declined it yet. */
+  private switchable: boolean
+  private readonly timer: NodeJS.Timeout
+  private readonly onSocketClose = (): void => {
+    clearTimeout(this.timer)
+    this.request.abort()
+  }
+
+  // As Node does on its own path: a client that stops sending aborts its request.
+  private readonly onSocketEnd = (): void => {
+    this.request.abort()
+    this.socket.end()
+  }
+
+  /** `offers`: the client's `Upgrade` list, empty when the request cannot switch. */
+  constructor (private readonly upgrader: Upgrader, readonly socket: Socket, readonly request: ExchangeRequest, readonly offers: Offer[]) {
+    this.switchable = offers.length > 0
+    const http11 = request.httpVersionMajor === 1 && request.httpVersionMinor === 1
+    this.expectContinue = http11 && request.headers.expect?.toLowerCase() === '100-continue'
+    this.res = new ServerResponse(request)
+    this.res.shouldKeepAlive = http11 && !hasConnectionOption(request.headers.connection, 'close')
+    this.timer = setTimeout(() => { this.timeout() }, upgrader.settings.handshakeTimeout)
+    request[kExchange] = this
+    if (this.expectContinue && !request.complete) request.once('resume', () => { this.sendContinue() })
+    socket.on('close', this.onSocketClose)
+    socket.on('end', this.onSocketEnd)
+    this.res.assignSocket(socket)
+    this.res.on('finish', () => { this.handBack() })
+  }
+
+  /** No switch can happen any more: from now on only the body's arrival is bounded, not the answer. */
+  settle (): void {
+    this.switchable = false
+  }
+
+  /** U7: a client that waits for 100 gets it before the body is read, and before a 101. */
+  sendContinue (): void {
+    if (!this.expectContinue || this.continued) return
+    this.continued = true
+    this.socket.write(CONTINUE)
+  }
+
+  /**
+   * The connection leaves HTTP: the bytes that followed the request back on it (U8), ready for a
+   * new reader. `undefined` when the client already left.
+   */
+  takeSocket (): Socket | undefined {
+    this.release()
+    if (this.socket.destroyed) return undefined
+    this.sendContinue()
+    rewind(this.socket, this.request.leftover)
+    return this.socket
+  }
+
+  /** Answers an error where no route (and so no Fastify reply) is involved: `OPTIONS *`. */
+  refuse (error: FastifyError, headers: Record<string, string> = {}): void {
+    const statusCode = error.statusCode ?? 500
+    const body = JSON.stringify({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message })
+    this.res.writeHead(statusCode, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+    this.res.end(body)
+  }
+
+  private timeout (): void {
+    // An answer under way is let finish; a stalled body or hook is cut off, and once no switch
+    // can happen a slow answer is the route's own business.
+    if (this.res.headersSent || (!this.switchable && this.request.complete)) return
+    this.upgrader.fastify.log.debug({ url: this.request.url }, 'fastify-upgrade: handshake timeout')
+    if (this.request.complete) {
+      this.socket.destroy()
+      return
+    }
+    // A body that stops arriving gets Node's own answer to a request that takes too long.
+    this.socket.write(REQUEST_TIMEOUT)
+    closeAfterWrite(this.socket)
+  }
+
+  /** Ends what the exchange set up on the connection. */
+  private release (): void {
+    clearTimeout(this.timer)
+    this.socket.removeListener('close', this.onSocketClose)
+    this.socket.removeListener('end', this.onSocketEnd)
+    this.res.detachSocket(this.socket)
+  }
+
+  /** After a declined upgrade was answered, the connection goes on as HTTP/1.1 (U10), or closes as Node would. */
+  private handBack (): void {
+    const { socket, request, upgrader } = this
+    this.release()
+    // A body not read to its end cannot be told from the next request: close (RFC 9112 §9.3).
+    if (socket.destroyed || closesConnection(this.res) || !request.complete) {
+      closeAfterWrite(socket)
+      return
+    }
+    // Until it serves a request again, Node does not count the connection as idle: it is ours to close.
+    upgrader.registry.track(socket, () => socket.destroy())
+    handBack(socket, request.leftover, () => { upgrader.registry.untrack(socket) })
+  }
+}

@@ -1,0 +1,48 @@
+import type { IncomingMessage, Server } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { guardErrors } from './connection'
+import { nodeBody } from './node-body'
+import { preFilter } from './pre-filter'
+import { node } from './probe'
+import { rawBody } from './raw-body'
+import { hasBody, UpgradeRequest } from './upgrade-request'
+
+/** Opens the body of a request that left Node's path: `keep` bytes of it are kept for `rawBody()`. */
+export type OpenBody = (keep: number) => UpgradeRequest
+
+export interface UpgradeListener {
+  /** Another plugin's listener took the request, with Node's own arguments; the plugin leaves it alone. */
+  foreign (req: IncomingMessage, socket: Duplex, head: Buffer): boolean
+  /** A request on the upgrade path: `open` must be called before this returns. */
+  upgrade (req: IncomingMessage, socket: Socket, open: OpenBody): void
+}
+
+/** Where this Node leaves the body of an upgrade request: raw after the head, or read by Node itself. */
+/* c8 ignore next: one of them runs on a given Node line */
+const body = node.readsBodies ? nodeBody : rawBody
+
+/** Listens to Node's `'upgrade'` event of `server`; the listener gets every request flagged as an upgrade there. */
+export function onUpgrade (server: Server, listener: UpgradeListener): void {
+  server.on('upgrade', (req: IncomingMessage, given: Duplex, head: Buffer) => {
+    if (listener.foreign(req, given, head)) return
+    const socket = req.socket as Socket
+    // First of all: what Node 26 wraps around the socket comes off before anyone listens to it.
+    const read = hasBody(req.headers) ? body(req, given, head) : undefined
+    guardErrors(socket)
+    // The request on whatever Node left of it: the socket itself, and a body that really delivers the body.
+    listener.upgrade(req, socket, (keep) => {
+      const request = new UpgradeRequest(req, socket, keep)
+      if (read === undefined) request.end(head)
+      else read(request)
+      return request
+    })
+  })
+}
+
+/**
+ * Keeps the requests that `wants` does not want on Node's own path (body, 100-continue,
+ * keep-alive), where this Node lets the server choose, and can do so without losing bytes.
+ */
+/* c8 ignore next: Node asks on some lines only */
+export const keepOnNodePath: (server: Server, wants: (req: IncomingMessage) => boolean) => void = node.filters ? preFilter : () => {}

@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify'
+import type { ForeignUpgrades } from './foreign-upgrades'
+import type { Settings } from './options'
+import type { ConnectionRegistry } from './registry'
+import type { RouteIndex } from './route-index'
+
+/** The plugin's state on one server, shared by the request path, the routes and the hand-off. */
+export interface Upgrader {
+  fastify: FastifyInstance
+  settings: Settings
+  registry: ConnectionRegistry
+  foreign: ForeignUpgrades
+  /** The paths of the routes that upgrade. */
+  routes: RouteIndex
+}
