@@ -159,9 +159,13 @@ const figures = [
     id: 'declined',
     title: 'req/s, declined upgrade requests (Upgrade: example/1, served as HTTP)',
     unit: 'req/s',
-    targets: [{ of: 'declined', to: 'plain', report: true }],
-    run: () => withServers(['upgrade'], (upgrade) => alternate([
+    targets: [
+      { of: 'declined', to: 'plain', report: true },
+      { of: 'declined, all on the upgrade path', to: 'plain', report: true }
+    ],
+    run: () => withServers(['upgrade', 'upgrade-path'], (upgrade, path) => alternate([
       { name: 'declined', measure: () => requests(upgrade.port, '/up', UPGRADE_HEADERS) },
+      { name: 'declined, all on the upgrade path', measure: () => requests(path.port, '/up', UPGRADE_HEADERS) },
       { name: 'plain', measure: () => requests(upgrade.port, '/up') }
     ]))
   },

@@ -33,6 +33,16 @@ const kinds = {
     return app
   },
 
+  // The same, with every request Node flags as an upgrade taken through the plugin's upgrade path,
+  // as on Node 20: where Node asks shouldUpgradeCallback (≥ 22.21), the plugin keeps requests that
+  // cannot switch on Node's path unless bytes follow them that Node would drop.
+  async 'upgrade-path' () {
+    const app = await kinds.upgrade()
+    await app.ready()
+    app.server.shouldUpgradeCallback = () => true
+    return app
+  },
+
   // The plugin with the WebSocket adapter alone, as an app that replaces @fastify/websocket has it.
   async 'upgrade-websocket' () {
     const app = Fastify()

@@ -10,8 +10,6 @@ interface BodyEnd {
   head?: Buffer
 }
 
-function ignore (): void {}
-
 /**
  * Node 26 (nodejs/node#60016) parses an upgrade request's body itself. When the body is still
  * arriving, Node wraps the socket in an UpgradeStream that takes the bytes after the body once it
@@ -58,8 +56,6 @@ function relay (request: UpgradeRequest, req: IncomingMessage, socket: Socket, e
     }
   }
   request.readFrom(reader)
-  // Node destroys the request when the connection is lost; the exchange learns of it from the socket.
-  req.on('error', ignore)
   req.on('data', onData)
   req.on('end', onEnd)
   if (arriving()) socket.resume()
