@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyRequest, FastifyServerOptions } from 'fastify'
 import { test, type Test } from 'tap'
 import fastifyUpgrade from '../lib/index'
 import type { BehindProxy } from '../types/index'
@@ -103,4 +103,15 @@ test('S6: a trusted peer cannot be told on OPTIONS *, which has no Fastify reque
 test("S6: behindProxy must be 'refuse' or 'allow'", async (t) => {
   t.throws(() => h2c({ behindProxy: 'yes' as BehindProxy }), { code: 'FST_ERR_UPGRADE_OPTIONS', message: "fastify-upgrade: h2c behindProxy must be 'refuse' or 'allow'" })
   t.throws(() => tls({ ...certificate(), behindProxy: true as unknown as BehindProxy }), { code: 'FST_ERR_UPGRADE_OPTIONS' })
+})
+
+test('S6: cameThroughProxy is public, for a third-party adapter that opens a tunnel too', async (t) => {
+  const tunnel = { ...fastifyUpgrade.raw({ name: 'echo', tokens: ['echo/1'] }), check: (request: FastifyRequest) => !fastifyUpgrade.cameThroughProxy(request) }
+  const fastify = await build(t, { protocols: [tunnel] })
+  fastify.get('/echo', { upgrade: { protocols: { echo: (socket) => { socket.end('echo here') } } } }, async () => 'no echo')
+  const port = await listen(fastify)
+  const proxied = await ask(t, port, upgradeRequest('/echo', 'echo/1', ['Via: 1.1 proxy']), 'no echo')
+  t.match(proxied.text, /^HTTP\/1\.1 200 OK\r\n[^]*no echo$/)
+  const direct = await ask(t, port, upgradeRequest('/echo', 'echo/1'), 'echo here')
+  t.match(direct.text, /^HTTP\/1\.1 101 Switching Protocols\r\n/)
 })
