@@ -11,6 +11,7 @@ import { ForeignUpgrades } from './foreign-upgrades'
 import { ownShouldUpgrade } from './node/probe'
 import { keepOnNodePath, onUpgrade } from './node/upgrade-path'
 import { resolveOptions } from './options'
+import { cameThroughProxy } from './proxied'
 import { ConnectionRegistry } from './registry'
 import { createUpgradeListener, switchOffers } from './request-path'
 import { createRouteHook } from './route'
@@ -60,4 +61,4 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
 
 const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })
 
-export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, h2c, raw, tls, websocket })
+export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, cameThroughProxy, h2c, raw, tls, websocket })

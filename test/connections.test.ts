@@ -1,20 +1,7 @@
 import type { Socket } from 'node:net'
-import { Writable } from 'node:stream'
 import { test } from 'tap'
 import type { ProtocolAdapter } from '../types/index'
-import { build, client, listen, upgradeRequest } from './helpers'
-
-/** A logger stream that keeps the parsed lines. */
-function logs (): { stream: Writable, lines: Array<Record<string, any>> } {
-  const lines: Array<Record<string, any>> = []
-  const stream = new Writable({
-    write (chunk, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()))
-      callback()
-    }
-  })
-  return { stream, lines }
-}
+import { build, client, listen, logs, upgradeRequest } from './helpers'
 
 async function connectionCount (app: { server: { getConnections: (cb: (error: Error | null, count: number) => void) => void } }): Promise<number> {
   return await new Promise((resolve) => app.server.getConnections((_, count) => resolve(count)))

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net'
+import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
 import fastifyUpgrade from '../lib/index'
@@ -88,4 +89,16 @@ export function client (t: Test, port: number): RawClient {
 /** `GET <path>` asking to upgrade to `upgrade`, with extra header lines. */
 export function upgradeRequest (path: string, upgrade: string, extra: string[] = [], method = 'GET'): string {
   return [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: upgrade', `Upgrade: ${upgrade}`, ...extra, '', ''].join('\r\n')
+}
+
+/** A logger stream that keeps the parsed lines. */
+export function logs (): { stream: Writable, lines: Array<Record<string, any>> } {
+  const lines: Array<Record<string, any>> = []
+  const stream = new Writable({
+    write (chunk, _encoding, callback) {
+      lines.push(JSON.parse(chunk.toString()))
+      callback()
+    }
+  })
+  return { stream, lines }
 }

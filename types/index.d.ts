@@ -191,6 +191,8 @@ declare namespace fastifyUpgrade {
     }
     /** Before the 101: return `false` to decline (the request is served as plain HTTP), throw an HTTP error to refuse. */
     check?(request: FastifyRequest, reply: FastifyReply, token: string): boolean | void
+    /** Before a server-wide 101: return `false` to decline (the `OPTIONS *` gets 200 over HTTP/1.1). */
+    checkServerWide?(request: IncomingMessage, fastify: FastifyInstance, token: string): boolean | void
     /** The connection already speaks this protocol, which satisfies `required`. */
     isActive?(request: FastifyRequest): boolean
     /** Takes over the connection: must call `ctx.switchProtocols()` before writing anything else. */
@@ -211,7 +213,23 @@ declare namespace fastifyUpgrade {
     tokens: string[]
   }
 
+  /**
+   * What a continuation adapter does with an upgrade that came through a proxy (see
+   * `cameThroughProxy`): `'refuse'` (default) serves it as HTTP/1.1 and logs a warning once,
+   * `'allow'` switches it, for a proxy that forwards Upgrade for this protocol on purpose.
+   */
+  export type BehindProxy = 'refuse' | 'allow'
+
+  /**
+   * Whether a request reached the server through a proxy that can be seen: it carries `Via`,
+   * `Forwarded` or an `X-Forwarded-*` field, or (a Fastify request only) its peer is trusted by
+   * Fastify's `trustProxy`. A proxy that adds no field and is not trusted cannot be told apart.
+   */
+  export function cameThroughProxy (request: FastifyRequest | IncomingMessage): boolean
+
   export interface TlsOptions extends SecureContextOptions {
+    /** An upgrade that came through a proxy: declined (default) or switched. */
+    behindProxy?: BehindProxy
     /**
      * Highest TLS version offered (default `'TLSv1.2'`): CUPS clients (GnuTLS) fail on the TLS 1.3
      * session tickets a server sends right after an upgrade.
@@ -231,6 +249,8 @@ declare namespace fastifyUpgrade {
   export function tls (options: TlsOptions): ProtocolAdapter<true>
 
   export interface H2cOptions {
+    /** An upgrade that came through a proxy, with any token: declined (default) or switched. Prior knowledge is not an upgrade. */
+    behindProxy?: BehindProxy
     /** Serve connections that start with the HTTP/2 preface on the same port (RFC 9113 §3.3; default true). */
     priorKnowledge?: boolean
     /** Milliseconds an HTTP/2 session may stay idle before it is closed with GOAWAY (default 72000). */

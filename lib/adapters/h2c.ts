@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify'
 import type { ConnectionContext, H2cOptions, ProtocolAdapter } from '../../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
 import { hasConnectionOption, protocolKey } from '../negotiation'
+import { proxyPolicy } from '../proxied'
 import { PREFACE, requestFrames } from './h2c/frames'
 import { decodeSettings } from './h2c/settings'
 import { clientStart, requestFields, rewrite } from './h2c/upgrade'
@@ -55,6 +56,7 @@ function isPreface (bytes: Buffer): boolean | undefined {
 export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
   const priorKnowledge = options.priorKnowledge ?? true
   if (typeof priorKnowledge !== 'boolean') throw new FST_ERR_UPGRADE_OPTIONS('h2c priorKnowledge must be a boolean')
+  const declinesProxied = proxyPolicy('h2c', options.behindProxy)
   const sessionTimeout = count(options, 'sessionTimeout', 72000)
   const settings = {
     maxConcurrentStreams: count(options, 'maxConcurrentStreams', 100),
@@ -94,7 +96,7 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       // upgrade stays on HTTP/1.1, as Apache and Jetty decline it.
       const { headers } = request
       if ('encrypted' in request.raw.socket || headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0) return false
-      return upgradeSettings(request, token) !== undefined
+      return upgradeSettings(request, token) !== undefined && !declinesProxied(request, request.server, request.log)
     },
     isActive (request) {
       return request.raw.httpVersionMajor === 2

@@ -2,6 +2,7 @@ import { createSecureContext, TLSSocket, type SecureContext, type SecureVersion 
 import type { ProtocolAdapter, TlsOptions, UpgradeContext } from '../../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
 import { hasConnectionOption } from '../negotiation'
+import { proxyPolicy } from '../proxied'
 import { replay } from './tls-replay'
 
 const VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']
@@ -55,6 +56,7 @@ export function tls (options: TlsOptions): ProtocolAdapter<true> {
     throw new FST_ERR_UPGRADE_OPTIONS('tls() needs { key, cert } (or pfx)')
   }
   const [min, max] = versionRange(options)
+  const declinesProxied = proxyPolicy('tls', options.behindProxy)
   const secureContext = createSecureContext({ ...options, minVersion: VERSIONS[min], maxVersion: VERSIONS[max] })
   const tokens = TOKENS.slice(min, max + 1)
   return {
@@ -67,7 +69,9 @@ export function tls (options: TlsOptions): ProtocolAdapter<true> {
     rawBody: true,
     isActive: (request) => request.protocol === 'https',
     // TLS inside TLS is no upgrade: a request that is already secure is served as it is.
-    check: (request) => request.protocol !== 'https',
+    check: (request) => request.protocol !== 'https' && !declinesProxied(request, request.server, request.log),
+    // S6: no Fastify request here, so a trusted peer cannot be told: only forwarding fields count.
+    checkServerWide: (request, fastify) => !declinesProxied(request, fastify, fastify.log),
     switch (ctx) {
       secure(ctx, secureContext, (socket) => {
         ctx.serve(socket, { head: replay(ctx.request.raw, ctx.body) })
