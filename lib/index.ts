@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import type { FastifyUpgradeOptions } from '../types/index'
+import type FastifyUpgrade = require('../types/index')
 import { h2c } from './adapters/h2c'
 import { raw } from './adapters/raw'
 import { tls } from './adapters/tls'
@@ -20,7 +20,7 @@ import { Sniffer } from './sniffer'
 import { kRegistered } from './symbols'
 import type { Upgrader } from './upgrader'
 
-const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastifyUpgrade (fastify, options) {
+const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async function fastifyUpgrade (fastify, options) {
   const settings = resolveOptions(options)
   const server = fastify.server as Server & { [kRegistered]?: true }
   if (server[kRegistered] === true) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
@@ -60,4 +60,16 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
 
 const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })
 
-export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, h2c, raw, tls, websocket })
+// Written out so that the build keeps these lines as they are: Node's ESM loader finds the named
+// exports of a CommonJS module by scanning for literal `module.exports.<name> =` assignments
+// (cjs-module-lexer), and `import { raw } from 'fastify-upgrade'` fails without them.
+module.exports = fastifyUpgrade
+module.exports.default = fastifyUpgrade
+module.exports.fastifyUpgrade = fastifyUpgrade
+module.exports.h2c = h2c
+module.exports.raw = raw
+module.exports.tls = tls
+module.exports.websocket = websocket
+
+// The TypeScript view of the same object is the hand-written contract; this line emits nothing.
+export = FastifyUpgrade
