@@ -58,7 +58,8 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
   })
 }
 
-const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })
+// Typed as the hand-written contract, which the assignments below make true.
+const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' }) as typeof FastifyUpgrade
 
 // Written out so that the build keeps these lines as they are: Node's ESM loader finds the named
 // exports of a CommonJS module by scanning for literal `module.exports.<name> =` assignments
@@ -71,5 +72,6 @@ module.exports.raw = raw
 module.exports.tls = tls
 module.exports.websocket = websocket
 
-// The TypeScript view of the same object is the hand-written contract; this line emits nothing.
-export = FastifyUpgrade
+// For TypeScript importers of lib/index. tsc emits it as a last, repeated `module.exports =` and,
+// unlike a type-only `export =`, without an `exports.__esModule` marker that Node would list as a name.
+export = fastifyUpgrade
