@@ -65,6 +65,9 @@ const expected = {
 
 t.test('installing the tarball prints nothing about the package (no install scripts to approve)', async (t) => {
   t.same(installWarnings.split('\n').filter((line) => line.includes('fastify-upgrade')), [])
+  // What npm asks users to approve, on npm versions that ask: the build runs at prepack instead.
+  const { scripts } = JSON.parse(await readFile(join(project, 'node_modules', 'fastify-upgrade', 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.same(['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => name in scripts), [])
 })
 
 t.test('a plain .mjs app imports the default and the named exports', async (t) => {
