@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import type { FastifyUpgradeOptions } from '../types/index'
+import type FastifyUpgrade = require('../types/index')
 import { h2c } from './adapters/h2c'
 import { raw } from './adapters/raw'
 import { tls } from './adapters/tls'
@@ -21,7 +21,7 @@ import { Sniffer } from './sniffer'
 import { kRegistered } from './symbols'
 import type { Upgrader } from './upgrader'
 
-const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastifyUpgrade (fastify, options) {
+const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async function fastifyUpgrade (fastify, options) {
   const settings = resolveOptions(options)
   const server = fastify.server as Server & { [kRegistered]?: true }
   if (server[kRegistered] === true) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
@@ -59,6 +59,21 @@ const plugin: FastifyPluginAsync<FastifyUpgradeOptions> = async function fastify
   })
 }
 
-const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' })
+// Typed as the hand-written contract, which the assignments below make true.
+const fastifyUpgrade = fp(plugin, { fastify: '5.x', name: 'fastify-upgrade' }) as typeof FastifyUpgrade
 
-export = Object.assign(fastifyUpgrade, { default: fastifyUpgrade, fastifyUpgrade, cameThroughProxy, h2c, raw, tls, websocket })
+// Written out so that the build keeps these lines as they are: Node's ESM loader finds the named
+// exports of a CommonJS module by scanning for literal `module.exports.<name> =` assignments
+// (cjs-module-lexer), and `import { raw } from 'fastify-upgrade'` fails without them.
+module.exports = fastifyUpgrade
+module.exports.default = fastifyUpgrade
+module.exports.fastifyUpgrade = fastifyUpgrade
+module.exports.cameThroughProxy = cameThroughProxy
+module.exports.h2c = h2c
+module.exports.raw = raw
+module.exports.tls = tls
+module.exports.websocket = websocket
+
+// For TypeScript importers of lib/index. tsc emits it as a last, repeated `module.exports =` and,
+// unlike a type-only `export =`, without an `exports.__esModule` marker that Node would list as a name.
+export = fastifyUpgrade

@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import t, { type Test } from 'tap'
+
+// What a user gets: the packed tarball installed in a project outside the repository, with
+// fastify from the registry, loaded from ESM, CommonJS and TypeScript on the running Node line.
+const run = promisify(execFile)
+const root = resolve(__dirname, '..')
+const tsc = join(root, 'node_modules', '.bin', 'tsc')
+let project = ''
+let installWarnings = ''
+// npm install (from the npm cache when it can) and three tsc runs take longer than tap's default.
+t.setTimeout(240000)
+
+/** Runs a command in the temp project; its stderr must stay empty, as a user would see it. */
+async function sh (t: Test, file: string, args: string[]): Promise<string> {
+  const { stdout, stderr } = await run(file, args, { cwd: project, timeout: 120000, maxBuffer: 1 << 24 })
+  t.equal(stderr, '', `${[file, ...args].join(' ')} prints nothing on stderr`)
+  return stdout
+}
+
+interface Packed { files: Array<{ path: string }> }
+
+/** What `npm pack` puts in the tarball, from the build `npm test` made first (no rebuild under running tests). */
+async function packList (): Promise<string[]> {
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root })
+  return (JSON.parse(stdout) as Packed[])[0]!.files.map((file) => file.path).sort()
+}
+
+t.before(async () => {
+  if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('no dist/: run `npm run build` first (npm test does)')
+  project = await mkdtemp(join(tmpdir(), 'fastify-upgrade-package-'))
+  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'commonjs' }))
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], { cwd: root })
+  const tarball = (JSON.parse(stdout) as Array<{ filename: string }>)[0]!.filename
+  const { stderr } = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`, 'fastify@5'], { cwd: project, timeout: 300000 })
+  installWarnings = stderr
+})
+t.teardown(() => rm(project, { recursive: true, force: true }))
+
+const esm = `import Fastify from 'fastify'
+import fastifyUpgrade, { fastifyUpgrade as named, h2c, raw, tls, websocket } from 'fastify-upgrade'
+import * as all from 'fastify-upgrade'
+
+const app = Fastify()
+await app.register(fastifyUpgrade, { protocols: [websocket(), h2c(), raw({ name: 'echo', tokens: ['echo/1'] })] })
+await app.ready()
+await app.close()
+console.log(JSON.stringify({
+  named: [typeof h2c, typeof raw, typeof tls, typeof websocket],
+  same: named === fastifyUpgrade && all.default === fastifyUpgrade,
+  namespace: Object.keys(all).filter((key) => key !== 'module.exports').sort()
+}))
+`
+
+const expected = {
+  named: ['function', 'function', 'function', 'function'],
+  same: true,
+  namespace: ['cameThroughProxy', 'default', 'fastifyUpgrade', 'h2c', 'raw', 'tls', 'websocket']
+}
+
+t.test('installing the tarball prints nothing about the package (no install scripts to approve)', async (t) => {
+  t.same(installWarnings.split('\n').filter((line) => line.includes('fastify-upgrade')), [])
+  // What npm asks users to approve, on npm versions that ask: the build runs at prepack instead.
+  const { scripts } = JSON.parse(await readFile(join(project, 'node_modules', 'fastify-upgrade', 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  t.same(['preinstall', 'install', 'postinstall', 'prepare'].filter((name) => name in scripts), [])
+})
+
+t.test('a plain .mjs app imports the default and the named exports', async (t) => {
+  await writeFile(join(project, 'app.mjs'), esm)
+  t.same(JSON.parse(await sh(t, process.execPath, ['app.mjs'])), expected)
+})
+
+t.test('a .cjs app requires the plugin function itself and registers it', async (t) => {
+  await writeFile(join(project, 'app.cjs'), `const Fastify = require('fastify')
+const fastifyUpgrade = require('fastify-upgrade')
+const { websocket } = require('fastify-upgrade')
+
+const app = Fastify()
+app.register(require('fastify-upgrade'), { protocols: [websocket(), fastifyUpgrade.h2c()] })
+app.ready().then(() => app.close()).then(() => {
+  console.log(JSON.stringify([typeof fastifyUpgrade, fastifyUpgrade.default === fastifyUpgrade, fastifyUpgrade.fastifyUpgrade === fastifyUpgrade, typeof fastifyUpgrade.raw, typeof fastifyUpgrade.tls]))
+})
+`)
+  t.same(JSON.parse(await sh(t, process.execPath, ['app.cjs'])), ['function', true, true, 'function', 'function'])
+})
+
+/** Type-checks `source` as `file` under strict settings (the package's own types are checked by `npm test`) with the given module setting, then runs its output. */
+async function typescript (t: Test, file: string, source: string, compilerOptions: Record<string, unknown>): Promise<string> {
+  const config = `tsconfig.${file}.json`
+  await writeFile(join(project, file), source)
+  await writeFile(join(project, config), JSON.stringify({
+    compilerOptions: { target: 'es2022', strict: true, skipLibCheck: true, outDir: 'out', rootDir: '.', ...compilerOptions },
+    files: [file]
+  }))
+  await sh(t, tsc, ['-p', config])
+  return sh(t, process.execPath, [join('out', file.replace(/\.mts$/, '.mjs').replace(/\.cts$/, '.cjs').replace(/\.ts$/, '.js'))])
+}
+
+t.test('TypeScript with module nodenext: an ES module with the same imports', async (t) => {
+  const output = await typescript(t, 'nodenext.mts', esm, { module: 'nodenext' })
+  t.same(JSON.parse(output), expected)
+})
+
+t.test('TypeScript with module nodenext: a CommonJS file with import = require', async (t) => {
+  const output = await typescript(t, 'nodenext.cts', `import Fastify = require('fastify')
+import fastifyUpgrade = require('fastify-upgrade')
+
+const app = Fastify()
+app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket()] })
+app.ready().then(() => app.close()).then(() => console.log(typeof fastifyUpgrade.raw))
+`, { module: 'nodenext' })
+  t.equal(output.trim(), 'function')
+})
+
+t.test('TypeScript with module commonjs and esModuleInterop: the README imports', async (t) => {
+  const output = await typescript(t, 'commonjs.ts', `import Fastify from 'fastify'
+import fastifyUpgrade, { websocket } from 'fastify-upgrade'
+
+const app = Fastify()
+app.register(fastifyUpgrade, { protocols: [websocket()] })
+app.ready().then(() => app.close()).then(() => console.log(typeof fastifyUpgrade, typeof websocket))
+`, { module: 'commonjs', esModuleInterop: true })
+  t.equal(output.trim(), 'function function')
+})
+
+t.test('the tarball holds the build, its sources for the source maps, the types and the docs', async (t) => {
+  const files = await packList()
+  for (const file of ['LICENSE', 'README.md', 'package.json', 'types/index.d.ts', 'dist/index.js', 'lib/index.ts']) {
+    t.ok(files.includes(file), `${file} is packed`)
+  }
+  const unexpected = files.filter((file) => !/^(dist\/.+\.js(\.map)?|lib\/.+\.ts|types\/index\.d\.ts|LICENSE|README\.md|package\.json)$/.test(file))
+  t.same(unexpected, [], 'nothing else: no tests, examples or configuration')
+  // Every map's sources are in the tarball, so a stack trace or a debugger can show them.
+  const missing: string[] = []
+  for (const map of files.filter((file) => file.endsWith('.map'))) {
+    const { sources } = JSON.parse(await readFile(join(root, map), 'utf8')) as { sources: string[] }
+    for (const source of sources) {
+      const path = join(map, '..', source)
+      if (!files.includes(path)) missing.push(`${map} -> ${path}`)
+    }
+  }
+  t.same(missing, [], 'every source a map names is packed')
+})
