@@ -2,6 +2,7 @@ import createError from '@fastify/error'
 
 export const FST_ERR_UPGRADE_OPTIONS = createError('FST_ERR_UPGRADE_OPTIONS', 'fastify-upgrade: %s', 500, TypeError)
 export const FST_ERR_UPGRADE_ROUTE = createError('FST_ERR_UPGRADE_ROUTE', '%s %s: %s', 500, TypeError)
+export const FST_ERR_UPGRADE_UNSEEN_ROUTE = createError('FST_ERR_UPGRADE_UNSEEN_ROUTE', '%s %s has an upgrade option that fastify-upgrade never saw: %s', 500)
 export const FST_ERR_UPGRADE_BAD_REQUEST = createError('FST_ERR_UPGRADE_BAD_REQUEST', '%s', 400)
 export const FST_ERR_UPGRADE_BODY_TOO_LARGE = createError('FST_ERR_UPGRADE_BODY_TOO_LARGE', 'An upgrade request may carry at most %d bytes of body', 413)
 export const FST_ERR_UPGRADE_REQUIRED = createError('FST_ERR_UPGRADE_REQUIRED', 'This resource is only served after an upgrade to %s', 426)

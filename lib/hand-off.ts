@@ -1,5 +1,5 @@
 import { validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http'
-import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import type { ProtocolAdapter, ServerWideContext, UpgradeContext } from '../types/index'
 import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_TOO_MANY } from './errors'
 import type { Exchange } from './exchange'
@@ -20,6 +20,8 @@ export interface Target {
   /** The `Upgrade` token chosen, as the client sent it. */
   token: string
   value: unknown
+  /** The instance the handler runs in: the route's encapsulation context. */
+  fastify: FastifyInstance
   request: FastifyRequest | IncomingMessage
   log: FastifyBaseLogger
   start: (ctx: Context) => void | Promise<void>
@@ -37,8 +39,8 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
   const socket = exchange.takeSocket()
   // The client left while hooks ran or the body was read: there is nobody to switch.
   if (socket === undefined) return
-  const { fastify, registry, settings } = upgrader
-  const { adapter, token, log } = target
+  const { registry, settings } = upgrader
+  const { adapter, token, log, fastify } = target
   registry.track(socket, () => socket.end(), true)
   // The closures below live as long as the connection: they keep the URL, not the request and its body.
   const url = exchange.request.url

@@ -10,6 +10,8 @@ export interface Settings {
   keys: Set<string>
   /** Adapters that accept an upgrade of `OPTIONS *`, by token key. */
   serverWide: Map<string, ServerWideAdapter>
+  /** Adapters every route switches to, after those it names (`allRoutes`). */
+  allRoutes: ProtocolAdapter[]
   /** Some adapter reads the raw request body in `switch` (`rawBody: true`). */
   keepBody: boolean
   preference: 'client' | 'server'
@@ -39,6 +41,9 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
       throw new FST_ERR_UPGRADE_OPTIONS('each protocol adapter needs a name, tokens and a switch function')
     }
     if (adapters.has(adapter.name)) throw new FST_ERR_UPGRADE_OPTIONS(`two adapters are named "${adapter.name}"`)
+    if (adapter.allRoutes === true && !adapter.continuation) {
+      throw new FST_ERR_UPGRADE_OPTIONS(`adapter "${adapter.name}" cannot reach every route: only a continuation adapter can, a hand-off needs a handler`)
+    }
     if (adapter.tokens.length === 0) throw new FST_ERR_UPGRADE_OPTIONS(`adapter "${adapter.name}" has no tokens`)
     for (const token of adapter.tokens) {
       const key = protocolKey(token)
@@ -57,6 +62,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
     adapters,
     keys,
     serverWide,
+    allRoutes: options.protocols.filter((adapter) => adapter.allRoutes === true),
     keepBody: options.protocols.some((adapter) => adapter.rawBody === true),
     preference,
     maxBodySize: count(options, 'maxBodySize', 65536),

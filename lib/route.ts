@@ -5,6 +5,7 @@ import type { Exchange, ExchangeRequest } from './exchange'
 import { accept } from './hand-off'
 import { negotiate, protocolKey, type Choice, type RouteProtocols } from './negotiation'
 import { kExchange } from './symbols'
+import { markCompiled } from './unseen-routes'
 import type { Upgrader } from './upgrader'
 
 interface UpgradeRoute {
@@ -15,7 +16,9 @@ interface UpgradeRoute {
   advertised: string
 }
 
-function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute {
+/** The route's `upgrade` option, checked; `undefined` for a route without one. */
+function declared (route: RouteOptions): Map<string, unknown> | undefined {
+  if (route.upgrade === undefined) return undefined
   const fail = (message: string): Error => new FST_ERR_UPGRADE_ROUTE(route.method, route.url, message)
   const options = route.upgrade as { protocols?: Record<string, unknown>, required?: unknown } | null
   if (options === null || typeof options !== 'object' || options.protocols === null || typeof options.protocols !== 'object') {
@@ -24,16 +27,30 @@ function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute {
   if (options.required !== undefined && typeof options.required !== 'boolean') throw fail('upgrade.required must be a boolean')
   const names = Object.keys(options.protocols)
   if (names.length === 0) throw fail('upgrade.protocols names no protocol')
+  return new Map(names.map((name) => [name, options.protocols?.[name]]))
+}
+
+/**
+ * What a route switches to: its own `protocols`, then the adapters that reach every route
+ * (`allRoutes`) it does not name; `undefined` when that is nothing.
+ */
+function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute | undefined {
+  const named = declared(route)
+  const { adapters: registered, allRoutes } = upgrader.settings
+  if (named === undefined && allRoutes.length === 0) return undefined
+  const fail = (message: string): Error => new FST_ERR_UPGRADE_ROUTE(route.method, route.url, message)
+  const values = named ?? new Map<string, unknown>()
+  for (const adapter of allRoutes) if (!values.has(adapter.name)) values.set(adapter.name, true)
   const protocols: RouteProtocols = new Map()
   const adapters: ProtocolAdapter[] = []
   const tokens: string[] = []
-  names.forEach((name, rank) => {
-    const adapter = upgrader.settings.adapters.get(name)
+  let rank = 0
+  for (const [name, value] of values) {
+    const adapter = registered.get(name)
     if (adapter === undefined) {
-      const known = [...upgrader.settings.adapters.keys()].join(', ')
+      const known = [...registered.keys()].join(', ')
       throw fail(`unknown protocol "${name}" (registered: ${known === '' ? 'none' : known})`)
     }
-    const value = options.protocols?.[name]
     if (adapter.validateRoute !== undefined) {
       const problem = adapter.validateRoute(value)
       if (problem !== undefined) throw fail(`protocols.${name} ${problem}`)
@@ -45,8 +62,9 @@ function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute {
     for (const token of adapter.tokens) protocols.set(protocolKey(token) as string, { adapter, value, rank })
     adapters.push(adapter)
     tokens.push(...(adapter.advertise ?? adapter.tokens))
-  })
-  return { protocols, adapters, required: options.required === true, advertised: tokens.join(', ') }
+    rank++
+  }
+  return { protocols, adapters, required: (route.upgrade as { required?: boolean } | undefined)?.required === true, advertised: tokens.join(', ') }
 }
 
 /** The first acceptable protocol whose adapter does not decline; an adapter may also refuse by throwing. */
@@ -59,10 +77,11 @@ function choose (upgrader: Upgrader, route: UpgradeRoute, exchange: Exchange, re
 }
 
 /** Switches to the protocol the route's handler chose; the reply is Fastify's no more. */
-function switchTo (upgrader: Upgrader, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
+function switchTo (upgrader: Upgrader, fastify: FastifyInstance, exchange: Exchange, choice: Choice, request: FastifyRequest, reply: FastifyReply): void {
   const { adapter, value } = choice.candidate
   accept(upgrader, exchange, {
     adapter,
+    fastify,
     token: choice.offer.token,
     value,
     request,
@@ -75,20 +94,21 @@ function switchTo (upgrader: Upgrader, exchange: Exchange, choice: Choice, reque
 }
 
 /**
- * `onRoute` hook: checks a route's `upgrade` option at startup and wraps its handler. A request
- * that did not come through the upgrade path costs one property read.
+ * `onRoute` hook: checks a route's `upgrade` option at startup and wraps the handler of a route
+ * that can switch. A request that did not come through the upgrade path costs one property read.
  */
 export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => void {
   return function onRoute (route) {
-    if (route.upgrade === undefined) return
     const upgrade = compile(upgrader, route)
+    if (upgrade === undefined) return
+    markCompiled(route)
     upgrader.routes.add(route.url)
     const handler = route.handler as RouteHandlerMethod
     route.handler = function upgradeRoute (this: FastifyInstance, request, reply) {
       const exchange = (request.raw as ExchangeRequest)[kExchange]
       if (exchange !== undefined && exchange.offers.length > 0) {
         const choice = choose(upgrader, upgrade, exchange, request, reply)
-        if (choice !== undefined) return switchTo(upgrader, exchange, choice, request, reply)
+        if (choice !== undefined) return switchTo(upgrader, this, exchange, choice, request, reply)
         exchange.settle()
       }
       if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.isActive?.(request) === true)) {

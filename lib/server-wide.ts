@@ -20,6 +20,7 @@ export function acceptServerWide (upgrader: Upgrader, exchange: Exchange): void 
       adapter,
       token: offer.token,
       value: true,
+      fastify,
       request: exchange.request,
       log: fastify.log,
       start: (ctx) => adapter.serverWide(ctx)

@@ -2,5 +2,5 @@
 export const kExchange = Symbol('fastify-upgrade.exchange')
 /** The parsed `Upgrade` offers of a request Node flagged as an upgrade, on Node's request. */
 export const kOffers = Symbol('fastify-upgrade.offers')
-/** Marks a server the plugin already listens on. */
-export const kRegistered = Symbol('fastify-upgrade.registered')
+/** Marks a server the plugin already listens on; shared with another copy of the package in the process. */
+export const kRegistered = Symbol.for('fastify-upgrade.registered')

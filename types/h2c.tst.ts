@@ -3,7 +3,8 @@ import { expect } from 'tstyche'
 import fastifyUpgrade, { h2c, type ProtocolAdapter } from '..'
 
 expect(h2c()).type.toBe<ProtocolAdapter<true>>()
-expect(h2c({ priorKnowledge: false, sessionTimeout: 1000, maxConcurrentStreams: 10, maxHeaderListSize: 8192 })).type.toBe<ProtocolAdapter<true>>()
+expect(h2c({ priorKnowledge: false, sessionTimeout: 1000, maxConcurrentStreams: 10, maxHeaderListSize: 8192, allRoutes: true })).type.toBe<ProtocolAdapter<true>>()
+expect(h2c).type.not.toBeCallableWith({ allRoutes: 'yes' })
 expect(h2c).type.not.toBeCallableWith({ priorKnowledge: 'no' })
 
 const app = Fastify()

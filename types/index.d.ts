@@ -66,9 +66,9 @@ declare namespace fastifyUpgrade {
     websocket: WebSocketRoute<Request>
   }
 
-  /** A hand-off handler; a returned promise that rejects is logged and its connection destroyed. */
+  /** A hand-off handler, run with the route's encapsulated instance as `this`; a returned promise that rejects is logged and its connection destroyed. */
   export type UpgradeHandler<Connection, Request = FastifyRequest> =
-    (connection: Connection, request: Request) => unknown
+    (this: FastifyInstance, connection: Connection, request: Request) => unknown
 
   export type UpgradeRouteValue<Entry, Request = FastifyRequest> =
     Entry extends true ? true : UpgradeHandler<Entry, Request>
@@ -107,6 +107,8 @@ declare namespace fastifyUpgrade {
     token: string
     /** The route's value for this adapter: `true` or a handler. */
     value: Value
+    /** The route's encapsulated instance (the plugin's for `OPTIONS *`): call a hand-off handler with it as `this`. */
+    fastify: FastifyInstance
     /** The request body as received (chunked framing removed) when the adapter sets `rawBody`; empty otherwise. */
     body: Buffer
     log: FastifyBaseLogger
@@ -158,7 +160,6 @@ declare namespace fastifyUpgrade {
    */
   export interface ServerWideContext extends Omit<UpgradeContext<true>, 'request'> {
     request: IncomingMessage
-    fastify: FastifyInstance
   }
 
   export interface ProtocolAdapter<Value = unknown> {
@@ -168,6 +169,11 @@ declare namespace fastifyUpgrade {
     tokens: readonly string[]
     /** `true` when the route value must be `true` (continuation), otherwise a handler function. */
     continuation: boolean
+    /**
+     * Every route switches to it, after the protocols the route names, as if each route named it
+     * last; routes without `upgrade` included. Continuation adapters only (the handler answers).
+     */
+    allRoutes?: boolean
     /** What a 426 lists in `Upgrade` for this adapter, best first (default: `tokens`). */
     advertise?: readonly string[]
     /**
@@ -251,6 +257,12 @@ declare namespace fastifyUpgrade {
   export interface H2cOptions {
     /** An upgrade that came through a proxy, with any token: declined (default) or switched. Prior knowledge is not an upgrade. */
     behindProxy?: BehindProxy
+    /**
+     * Upgrade on every route, not only routes with `h2c: true` (default false), as prior knowledge
+     * already does. Off by default (S1): a proxy that forwards `Upgrade: h2c` then opens a tunnel
+     * to every route past its own access rules; `behindProxy` still applies.
+     */
+    allRoutes?: boolean
     /** Serve connections that start with the HTTP/2 preface on the same port (RFC 9113 §3.3; default true). */
     priorKnowledge?: boolean
     /** Milliseconds an HTTP/2 session may stay idle before it is closed with GOAWAY (default 72000). */
@@ -288,6 +300,8 @@ declare namespace fastifyUpgrade {
     handleProtocols?: (acceptable: string[], request: FastifyRequest) => string | false
     /** Answer pings automatically (default true). */
     autoPong?: boolean
+    /** Keep the open WebSockets in the adapter's `clients` (default true), as ws's `clientTracking`. */
+    clientTracking?: boolean
     /** Skip UTF-8 validation of text messages (default false). */
     skipUTF8Validation?: boolean
   }
@@ -301,8 +315,13 @@ declare namespace fastifyUpgrade {
     maxPayload?: number
   }
 
+  export interface WebSocketAdapter extends ProtocolAdapter<UpgradeHandler<WebSocket> | WebSocketRoute> {
+    /** The open WebSockets of every route, for broadcast (empty with `clientTracking: false`). */
+    readonly clients: ReadonlySet<WebSocket>
+  }
+
   /** WebSocket (RFC 6455) on ws: the route's handler receives ws's `WebSocket` after the 101. */
-  export function websocket (options?: WebSocketOptions): ProtocolAdapter<UpgradeHandler<WebSocket> | WebSocketRoute>
+  export function websocket (options?: WebSocketOptions): WebSocketAdapter
 
   export const fastifyUpgrade: FastifyUpgrade
   export { fastifyUpgrade as default }

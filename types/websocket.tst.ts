@@ -1,4 +1,4 @@
-import Fastify, { type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { expect } from 'tstyche'
 import type { WebSocket } from 'ws'
 import fastifyUpgrade, { websocket, type ProtocolAdapter, type UpgradeHandler, type WebSocketRoute } from '..'
@@ -10,6 +10,18 @@ expect(websocket()).type.toBeAssignableTo<ProtocolAdapter<UpgradeHandler<WebSock
 expect(websocket({ allowedOrigins: (origin, request) => origin === request.host })).type.not.toRaiseError()
 expect(websocket({ handleProtocols: (acceptable) => acceptable[0] ?? false })).type.not.toRaiseError()
 expect(websocket).type.not.toBeCallableWith({ maxPayload: '1' })
+expect(websocket({ clientTracking: false }).clients).type.toBe<ReadonlySet<WebSocket>>()
+expect(websocket).type.not.toBeCallableWith({ clientTracking: 'yes' })
+
+app.get('/this', {
+  upgrade: {
+    protocols: {
+      websocket () {
+        expect(this).type.toBe<FastifyInstance>()
+      }
+    }
+  }
+}, async () => 'plain')
 
 app.get('/chat', {
   upgrade: {

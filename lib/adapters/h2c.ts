@@ -56,6 +56,8 @@ function isPreface (bytes: Buffer): boolean | undefined {
 export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
   const priorKnowledge = options.priorKnowledge ?? true
   if (typeof priorKnowledge !== 'boolean') throw new FST_ERR_UPGRADE_OPTIONS('h2c priorKnowledge must be a boolean')
+  const allRoutes = options.allRoutes ?? false
+  if (typeof allRoutes !== 'boolean') throw new FST_ERR_UPGRADE_OPTIONS('h2c allRoutes must be a boolean')
   const declinesProxied = proxyPolicy('h2c', options.behindProxy)
   const sessionTimeout = count(options, 'sessionTimeout', 72000)
   const settings = {
@@ -84,6 +86,7 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
     name: 'h2c',
     tokens: ['h2c', 'HTTP/2', 'HTTP/2.0'],
     continuation: true,
+    allRoutes,
     setup (fastify) {
       server = createServer({ settings }, (req, res) => {
         fastify.routing(req as unknown as IncomingMessage, res as unknown as ServerResponse)

@@ -13,7 +13,7 @@ export function raw (options: RawOptions): ProtocolAdapter<UpgradeHandler<Socket
     continuation: false,
     async switch (ctx) {
       ctx.switchProtocols()
-      await ctx.value(ctx.socket, ctx.request)
+      await ctx.value.call(ctx.fastify, ctx.socket, ctx.request)
     }
   }
 }

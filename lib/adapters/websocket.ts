@@ -1,11 +1,9 @@
 import type { IncomingMessage } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
-import type { ProtocolAdapter, UpgradeContext, UpgradeHandler, WebSocketOptions, WebSocketRoute } from '../../types/index'
+import type { UpgradeContext, UpgradeHandler, WebSocketAdapter, WebSocketOptions } from '../../types/index'
 import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_OPTIONS } from '../errors'
 import { checkHandshake, selectSubprotocol } from './websocket-handshake'
 import { routeProblem, toRoute } from './websocket-route'
-
-type RouteValue = UpgradeHandler<WebSocket> | WebSocketRoute
 
 // A client message larger than this closes the connection with 1009 unless configured:
 // ws's own default (100 MiB) lets one client hold that much memory per message.
@@ -24,12 +22,15 @@ interface HandshakeView {
 }
 
 function checkOptions (options: WebSocketOptions): void {
-  const { maxPayload, allowedOrigins, handleProtocols } = options
+  const { maxPayload, allowedOrigins, handleProtocols, clientTracking } = options
   if (maxPayload !== undefined && !(Number.isSafeInteger(maxPayload) && maxPayload >= 0)) {
     throw new FST_ERR_UPGRADE_OPTIONS(`websocket maxPayload must be an integer ≥ 0, got ${String(maxPayload)}`)
   }
   if (allowedOrigins !== undefined && typeof allowedOrigins !== 'function' && !Array.isArray(allowedOrigins)) {
     throw new FST_ERR_UPGRADE_OPTIONS('websocket allowedOrigins must be an array of origins or a function')
+  }
+  if (clientTracking !== undefined && typeof clientTracking !== 'boolean') {
+    throw new FST_ERR_UPGRADE_OPTIONS('websocket clientTracking must be a boolean')
   }
   if (handleProtocols !== undefined && typeof handleProtocols !== 'function') {
     throw new FST_ERR_UPGRADE_OPTIONS('websocket handleProtocols must be a function')
@@ -41,7 +42,7 @@ function checkOptions (options: WebSocketOptions): void {
  * settles, so an async handler that attaches its listeners late still gets the first messages.
  * A handler that throws or rejects closes its socket with 1011; the process goes on.
  */
-function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket: WebSocket): void {
+function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket: WebSocket, clients: Set<WebSocket> | undefined): void {
   // The closures below live as long as the connection: they hold the URL, not the request (and
   // through it the whole handshake), which would double the memory an idle connection costs.
   const { log } = ctx
@@ -68,10 +69,14 @@ function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket:
     // The client's closing frame must be read for the close handshake to end.
     flow()
   })
+  if (clients !== undefined) {
+    clients.add(socket)
+    socket.once('close', () => { clients.delete(socket) })
+  }
   socket.pause()
   socket.on('newListener', onNewListener)
   try {
-    const result = handler(socket, ctx.request)
+    const result = handler.call(ctx.fastify, socket, ctx.request)
     if (result instanceof Promise) result.then(flow, fail)
     else flow()
   } catch (error) {
@@ -80,9 +85,12 @@ function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket:
 }
 
 /** WebSocket (RFC 6455) on ws: after the 101 the route's handler owns ws's `WebSocket`. */
-export function websocket (options: WebSocketOptions = {}): ProtocolAdapter<RouteValue> {
+export function websocket (options: WebSocketOptions = {}): WebSocketAdapter {
   checkOptions(options)
   const { allowedOrigins, handleProtocols } = options
+  // Open WebSockets of every route, for broadcast, as ws's `clients`.
+  const clients = new Set<WebSocket>()
+  const tracked = options.clientTracking === false ? undefined : clients
   // One noServer WebSocketServer per maxPayload in use: ws reads it from the server's options.
   const servers = new Map<number, WebSocketServer>()
   const serverFor = (maxPayload: number): WebSocketServer => {
@@ -104,6 +112,7 @@ export function websocket (options: WebSocketOptions = {}): ProtocolAdapter<Rout
 
   return {
     name: 'websocket',
+    clients,
     tokens: ['websocket'],
     continuation: false,
     validateRoute: routeProblem,
@@ -121,7 +130,7 @@ export function websocket (options: WebSocketOptions = {}): ProtocolAdapter<Rout
         [kSubprotocol]: selectSubprotocol(ctx.request, route.protocols ?? [], handleProtocols)
       }
       serverFor(route.maxPayload ?? options.maxPayload ?? DEFAULT_MAX_PAYLOAD)
-        .handleUpgrade(view as unknown as IncomingMessage, ctx.socket, EMPTY, (socket) => { serve(ctx, route.handler, socket) })
+        .handleUpgrade(view as unknown as IncomingMessage, ctx.socket, EMPTY, (socket) => { serve(ctx, route.handler, socket, tracked) })
     },
     async close () {
       await Promise.all([...servers.values()].map((server) => new Promise((resolve) => { server.close(resolve) })))
