@@ -135,7 +135,7 @@ for (const block of programs) {
       : block.code
     const type = typescript || /^import /m.test(block.code) ? 'module' : 'commonjs'
     const { code, stdout, stderr } = await run([`--input-type=${type}`], source)
-    t.equal(code, 0, `exit code 0\n${stderr}`)
+    t.equal(code, 0, 'exit code 0', { stdout, stderr })
     t.equal(stderr, '', 'nothing on stderr')
     const output = blocks[blocks.indexOf(block) + 1]
     if (output?.marker === 'output') t.equal(stdout, output.code, 'prints what the README says')
@@ -147,7 +147,7 @@ for (const name of examples) {
   test(`examples/${name} runs and exits`, async (t) => {
     t.ok(importsByName(readFileSync(join(root, 'examples', name), 'utf8')), "it imports 'fastify-upgrade' by name")
     const { code, stdout, stderr } = await run([join('examples', name)])
-    t.equal(code, 0, `exit code 0\n${stderr}`)
+    t.equal(code, 0, 'exit code 0', { stdout, stderr })
     t.equal(stderr, '', 'nothing on stderr')
     t.not(stdout, '', 'prints what it got')
   })
