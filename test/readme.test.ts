@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import ts from 'typescript'
 
 // Runnable docs: every JavaScript or TypeScript block of the README is a complete program that
@@ -90,8 +90,10 @@ function typeCheck (files: Map<string, string>): string[] {
   })
 }
 
-function importsByName (code: string): boolean {
-  return /from 'fastify-upgrade'|require\('fastify-upgrade'\)/.test(code)
+/** Whether a program imports 'fastify-upgrade' by name and, if it listens, listens on PORT (so that runs in parallel never collide). */
+function conventions (t: Test, code: string): void {
+  t.match(code, /from 'fastify-upgrade'|require\('fastify-upgrade'\)/, "it imports 'fastify-upgrade' by name")
+  if (code.includes('.listen(')) t.match(code, 'process.env.PORT', 'it listens on PORT')
 }
 
 const blocks = fencedBlocks(readFileSync(join(root, 'README.md'), 'utf8'))
@@ -128,7 +130,7 @@ test('the README\'s TypeScript programs type check against types/index.d.ts', as
 
 for (const block of programs) {
   test(`README.md:${block.line} runs and exits`, async (t) => {
-    t.ok(importsByName(block.code), "it imports 'fastify-upgrade' by name")
+    conventions(t, block.code)
     const typescript = TYPESCRIPT.has(block.lang)
     const source = typescript
       ? ts.transpileModule(block.code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
@@ -145,7 +147,7 @@ for (const block of programs) {
 
 for (const name of examples) {
   test(`examples/${name} runs and exits`, async (t) => {
-    t.ok(importsByName(readFileSync(join(root, 'examples', name), 'utf8')), "it imports 'fastify-upgrade' by name")
+    conventions(t, readFileSync(join(root, 'examples', name), 'utf8'))
     const { code, stdout, stderr } = await run([join('examples', name)])
     t.equal(code, 0, 'exit code 0', { stdout, stderr })
     t.equal(stderr, '', 'nothing on stderr')
