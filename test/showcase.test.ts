@@ -14,7 +14,8 @@ test('the showcase answers GET / with a page listing what to try', async (t) => 
   t.match(response.headers.get('content-type'), /^text\/html/)
   const page = await response.text()
   t.match(page, /<h1>fastify-upgrade showcase<\/h1>/)
-  t.match(page, new RegExp(`Upgrade: echo/1' http://127\\.0\\.0\\.1:${port}/echo`))
+  t.match(page, `<pre data-command="echo-plain">curl http://127.0.0.1:${port}/echo</pre>`, 'its commands name the port it listens on')
+  t.match(page, '<link rel="icon" href="data:,">', 'no favicon request')
 })
 
 test('the showcase echo route switches to echo/1 and echoes', async (t) => {
