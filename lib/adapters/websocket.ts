@@ -36,6 +36,12 @@ function checkOptions (options: WebSocketOptions): void {
   }
 }
 
+/** The close code ws sent when it failed the connection: its errors carry it under a symbol of their own. */
+function sentCode (error: Error): number {
+  const symbol = Object.getOwnPropertySymbols(error).find((s) => s.description === 'status-code') as symbol
+  return (error as unknown as Record<symbol, number>)[symbol]
+}
+
 /**
  * Runs the route's handler. The socket stays paused until the handler listens for messages or
  * settles, so an async handler that attaches its listeners late still gets the first messages.
@@ -62,7 +68,16 @@ function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket:
     flow()
   }
   // ws reports protocol errors (bad frames, maxPayload) here after closing; unheard, they would crash the process.
-  socket.on('error', (err) => { log.debug({ err }, 'fastify-upgrade: websocket error') })
+  let failure: Error | undefined
+  socket.on('error', (err) => {
+    failure = err
+    log.debug({ err }, 'fastify-upgrade: websocket error')
+  })
+  // ws's close code is the client's; a connection ws failed gets no answer, so it says what ws sent.
+  const reportClose = ctx.reportClose()
+  socket.once('close', (code, reason) => {
+    reportClose(failure === undefined ? { code, reason: reason.toString() } : { code: sentCode(failure), reason: failure.message })
+  })
   ctx.onServerClose(() => {
     socket.close(GOING_AWAY)
     // The client's closing frame must be read for the close handshake to end.
