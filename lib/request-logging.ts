@@ -21,7 +21,7 @@ export function requestLogging (fastify: FastifyInstance): (request: Request) =>
       return (request) => !controller.isLogDisabled(request)
     }
   }
-  /* c8 ignore next 3: Fastify before 5.12 has no log controller */
+  /* c8 ignore next 4: Fastify before 5.12 has no log controller */
   const disabled = fastify.initialConfig.disableRequestLogging as boolean | ((request: Request) => boolean) | undefined
   if (typeof disabled === 'function') return (request) => !disabled(request)
   return () => disabled !== true

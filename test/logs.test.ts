@@ -5,7 +5,7 @@ import { WebSocket as WsClient } from 'ws'
 import { frame, PREFACE, SETTINGS } from '../lib/adapters/h2c/frames'
 import fastifyUpgrade from '../lib/index'
 import { build, client, listen, upgradeRequest } from './helpers'
-import { buildH2c } from './h2c-helpers'
+import { buildH2c, framesUntil } from './h2c-helpers'
 
 const { websocket } = fastifyUpgrade
 const UPGRADED = 'connection upgraded'
@@ -172,4 +172,44 @@ test('an h2c session the server ends (sessionTimeout) logs its GOAWAY with NO_ER
   await c.closed
   const closed = await log.next((line) => line.msg === CLOSED)
   t.match(closed, { adapter: 'h2c', details: { goawayCode: 0, goawayFrom: 'server' } })
+})
+
+test('an h2c session the client leaves without GOAWAY logs no GOAWAY', async (t) => {
+  const log = capture()
+  const app = await buildH2c(t, {}, {}, { logger: { stream: log.stream } })
+  app.get('/news', { upgrade: { protocols: { h2c: true } } }, async () => 'news')
+  const c = client(t, await listen(app))
+  c.write('GET /news HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: upgrade\r\nUpgrade: HTTP/2\r\n\r\n')
+  await c.until('\r\n\r\n')
+  c.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]))
+  await c.until('news')
+  c.socket.end()
+  const closed = await log.next((line) => line.msg === CLOSED)
+  t.same(closed.details, {})
+})
+
+test('on fastify.close() the server\'s GOAWAY is logged, not the client\'s answer to it', async (t) => {
+  const log = capture()
+  const app = await buildH2c(t, {}, {}, { logger: { stream: log.stream } })
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  let enter!: () => void
+  const entered = new Promise<void>((resolve) => { enter = resolve })
+  app.get('/slow', { upgrade: { protocols: { h2c: true } } }, async () => {
+    enter()
+    await released
+    return 'finished'
+  })
+  const c = client(t, await listen(app))
+  c.write('GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: upgrade\r\nUpgrade: HTTP/2\r\n\r\n')
+  const head = (await c.until('\r\n\r\n')).length
+  c.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]))
+  await entered
+  const closing = app.close()
+  await framesUntil(c, head, (frames) => frames.some((f) => f.type === GOAWAY))
+  c.write(frame(GOAWAY, 0, 0, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x0b])))
+  const closed = await log.next((line) => line.msg === CLOSED)
+  release()
+  await closing
+  t.match(closed, { details: { goawayCode: 0, goawayFrom: 'server' } })
 })

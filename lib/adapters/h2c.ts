@@ -79,17 +79,19 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
     ctx.serve(socket, { head, server })
     server.removeListener('session', onSession)
     const served = session as ServerHttp2Session
+    // The first GOAWAY says who ended the session and why.
     let goaway: GoAway | undefined
-    // Node's close() sends GOAWAY with NO_ERROR.
+    const record = (goawayCode: number, goawayFrom: GoAway['goawayFrom']): void => { goaway ??= { goawayCode, goawayFrom } }
     const close = (): void => {
-      goaway ??= { goawayCode: NO_ERROR, goawayFrom: 'server' }
+      // Node's close() sends GOAWAY with NO_ERROR.
+      record(NO_ERROR, 'server')
       served.close()
     }
     // Fastify's timeouts do not reach these sessions.
     served.setTimeout(sessionTimeout, close)
     ctx.onServerClose(close)
     if (reportClose === undefined) return
-    served.once('goaway', (code: number) => { goaway ??= { goawayCode: code, goawayFrom: 'client' } })
+    served.once('goaway', (code: number) => { record(code, 'client') })
     served.once('close', () => { reportClose(goaway ?? {}) })
   }
 
