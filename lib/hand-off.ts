@@ -41,10 +41,11 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
   // The client left while hooks ran or the body was read: there is nobody to switch.
   if (socket === undefined) return
   const { fastify, registry, settings } = upgrader
-  const { adapter, token, log, route } = target
-  const { name } = adapter
-  registry.track(socket, () => socket.end(), name)
-  const upgraded = new UpgradedConnection({ socket, request: target.request, adapter: name, protocol: token, route, log: upgrader.logs(target.request) ? log : undefined })
+  const { adapter, token, log, route, request } = target
+  registry.track(socket, () => socket.end(), adapter.name)
+  const upgraded = new UpgradedConnection({
+    socket, request, adapter: adapter.name, protocol: token, route, log: upgrader.logs(request) ? log : undefined
+  })
   // The closures below live as long as the connection: they keep the URL, not the request and its body.
   const url = exchange.request.url
   const fail = (cause: unknown): void => {
@@ -55,7 +56,7 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
   let switched = false
   const ctx = {
     socket,
-    request: target.request,
+    request,
     value: target.value,
     fastify,
     token,
@@ -76,7 +77,7 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
       socket.write(head + '\r\n')
     },
     onServerClose (close) {
-      registry.track(socket, close, name)
+      registry.track(socket, close, adapter.name)
     },
     reportClose () {
       return upgraded.hold()
@@ -88,7 +89,7 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
       }
       // HTTP/1.1 goes on over `next` (TLS): Node's HTTP server serves it, and it ends once idle on close.
       serve(serverOf(socket), next, options.head)
-      registry.track(socket, () => { endWhenIdle(next) }, name)
+      registry.track(socket, () => { endWhenIdle(next) }, adapter.name)
     },
     peek (decide, done) {
       // S7: what the adapter does with the bytes runs in a socket event, where a throw would end the process.
