@@ -4,6 +4,7 @@ import type { ProtocolAdapter, ServerWideContext, UpgradeContext } from '../type
 import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_TOO_MANY } from './errors'
 import type { Exchange } from './exchange'
 import { endWhenIdle, serve, serverOf } from './node/connection'
+import { refused, UpgradedConnection } from './observe'
 import { peek } from './peek'
 import type { Upgrader } from './upgrader'
 
@@ -24,6 +25,8 @@ export interface Target {
   fastify: FastifyInstance
   request: FastifyRequest | IncomingMessage
   log: FastifyBaseLogger
+  /** The route's URL as declared (`*` for `OPTIONS *`). */
+  route: string
   start: (ctx: Context) => void | Promise<void>
 }
 
@@ -40,8 +43,11 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
   // The client left while hooks ran or the body was read: there is nobody to switch.
   if (socket === undefined) return
   const { registry, settings } = upgrader
-  const { adapter, token, log, fastify } = target
-  registry.track(socket, () => socket.end(), true)
+  const { adapter, token, log, route, request, fastify } = target
+  registry.track(socket, () => socket.end(), adapter.name)
+  const upgraded = new UpgradedConnection({
+    socket, request, adapter: adapter.name, protocol: token, route, log: upgrader.logs(request) ? log : undefined
+  })
   // The closures below live as long as the connection: they keep the URL, not the request and its body.
   const url = exchange.request.url
   const fail = (cause: unknown): void => {
@@ -52,7 +58,7 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
   let switched = false
   const ctx = {
     socket,
-    request: target.request,
+    request,
     value: target.value,
     fastify,
     token,
@@ -73,7 +79,10 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
       socket.write(head + '\r\n')
     },
     onServerClose (close) {
-      registry.track(socket, close, true)
+      registry.track(socket, close, adapter.name)
+    },
+    reportClose () {
+      return upgraded.hold()
     },
     serve (next, options = {}) {
       if (options.server !== undefined) {
@@ -82,7 +91,7 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
       }
       // HTTP/1.1 goes on over `next` (TLS): Node's HTTP server serves it, and it ends once idle on close.
       serve(serverOf(socket), next, options.head)
-      registry.track(socket, () => { endWhenIdle(next) }, true)
+      registry.track(socket, () => { endWhenIdle(next) }, adapter.name)
     },
     peek (decide, done) {
       // S7: what the adapter does with the bytes runs in a socket event, where a throw would end the process.
@@ -103,6 +112,11 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
   }
 }
 
+function deny (target: Target, refuse: Refuse, error: FastifyError, headers?: Record<string, string>): void {
+  refused(target.request, error)
+  refuse(error, headers)
+}
+
 /**
  * Accepts an upgrade, from a route or `OPTIONS *` alike: within `maxConnections`, once the whole
  * body is in (U8; at once when it already is), or refused with an HTTP error.
@@ -110,11 +124,11 @@ function takeOver (upgrader: Upgrader, exchange: Exchange, target: Target): void
 export function accept (upgrader: Upgrader, exchange: Exchange, target: Target, refuse: Refuse): void {
   const { registry, settings } = upgrader
   if (registry.upgraded >= settings.maxConnections) {
-    refuse(new FST_ERR_UPGRADE_TOO_MANY(), { 'retry-after': RETRY_AFTER })
+    deny(target, refuse, new FST_ERR_UPGRADE_TOO_MANY(), { 'retry-after': RETRY_AFTER })
     return
   }
   exchange.request.drain(settings.maxBodySize, (error) => {
     if (error === undefined) takeOver(upgrader, exchange, target)
-    else refuse(error as FastifyError)
+    else deny(target, refuse, error as FastifyError)
   })
 }

@@ -13,6 +13,7 @@ import { keepOnNodePath, onUpgrade } from './node/upgrade-path'
 import { resolveOptions } from './options'
 import { cameThroughProxy } from './proxied'
 import { ConnectionRegistry } from './registry'
+import { requestLogging } from './request-logging'
 import { createUpgradeListener, switchOffers } from './request-path'
 import { createRouteHook } from './route'
 import { RouteIndex } from './route-index'
@@ -27,8 +28,10 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
   if (server[kRegistered] === true) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
   server[kRegistered] = true
   const routes = new RouteIndex()
-  const upgrader: Upgrader = { fastify, settings, registry: new ConnectionRegistry(), foreign: new ForeignUpgrades(routes), routes }
+  const registry = new ConnectionRegistry(settings.adapters.keys())
+  const upgrader: Upgrader = { fastify, settings, registry, foreign: new ForeignUpgrades(routes), routes, logs: requestLogging(fastify) }
   const sniffer = new Sniffer(upgrader)
+  fastify.decorate('upgrade', { connections: () => registry.connections() })
 
   for (const adapter of settings.adapters.values()) adapter.setup?.(fastify)
   fastify.addHook('onRoute', createRouteHook(upgrader))

@@ -2,7 +2,8 @@ import type { Socket } from 'node:net'
 
 interface Entry {
   close: () => void
-  upgraded: boolean
+  /** The name of the adapter the connection was upgraded to, `undefined` while it is not. */
+  protocol: string | undefined
   onSocketClose: () => void
 }
 
@@ -17,12 +18,22 @@ function doNothing (): void {}
 export class ConnectionRegistry {
   /** Upgraded connections open now. */
   upgraded = 0
+  /** Upgraded connections open now, by adapter name. */
+  private readonly counts: Map<string, number>
   private readonly entries = new Map<Socket, Entry>()
   private closing = false
   private onEmpty: (() => void) | undefined
 
-  /** Tracks `socket` until it closes; `close` ends it gracefully on `fastify.close()`. */
-  track (socket: Socket, close: () => void = doNothing, upgraded = false): void {
+  /** `protocols`: the adapter names counted from 0. */
+  constructor (protocols: Iterable<string> = []) {
+    this.counts = new Map([...protocols].map((name) => [name, 0]))
+  }
+
+  /**
+   * Tracks `socket` until it closes; `close` ends it gracefully on `fastify.close()`. `protocol`:
+   * the name of the adapter it was upgraded to.
+   */
+  track (socket: Socket, close: () => void = doNothing, protocol?: string): void {
     if (socket.destroyed) return
     const previous = this.entries.get(socket)
     let onSocketClose
@@ -31,10 +42,10 @@ export class ConnectionRegistry {
       socket.once('close', onSocketClose)
     } else {
       onSocketClose = previous.onSocketClose
-      if (previous.upgraded) this.upgraded--
+      this.count(previous.protocol, -1)
     }
-    this.entries.set(socket, { close, upgraded, onSocketClose })
-    if (upgraded) this.upgraded++
+    this.entries.set(socket, { close, protocol, onSocketClose })
+    this.count(protocol, 1)
     if (this.closing) close()
   }
 
@@ -43,8 +54,19 @@ export class ConnectionRegistry {
     if (entry === undefined) return
     this.entries.delete(socket)
     socket.removeListener('close', entry.onSocketClose)
-    if (entry.upgraded) this.upgraded--
+    this.count(entry.protocol, -1)
     if (this.entries.size === 0 && this.onEmpty !== undefined) this.onEmpty()
+  }
+
+  /** Upgraded connections open now, by adapter name. */
+  connections (): Record<string, number> {
+    return Object.fromEntries(this.counts)
+  }
+
+  private count (protocol: string | undefined, change: number): void {
+    if (protocol === undefined) return
+    this.upgraded += change
+    this.counts.set(protocol, (this.counts.get(protocol) ?? 0) + change)
   }
 
   /** Closes every connection gracefully, then destroys what is still open after `timeout` ms. */

@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
 import type { ProtocolAdapter } from '../types/index'
 import { FST_ERR_UPGRADE_REQUIRED, FST_ERR_UPGRADE_ROUTE } from './errors'
 import type { Exchange, ExchangeRequest } from './exchange'
 import { accept } from './hand-off'
 import { negotiate, protocolKey, type Choice, type RouteProtocols } from './negotiation'
+import { declined, refused } from './observe'
 import { kExchange } from './symbols'
 import { markCompiled } from './unseen-routes'
 import type { Upgrader } from './upgrader'
@@ -86,6 +87,7 @@ function switchTo (upgrader: Upgrader, fastify: FastifyInstance, exchange: Excha
     value,
     request,
     log: request.log,
+    route: request.routeOptions.url as string,
     start: (ctx) => {
       reply.hijack()
       return adapter.switch(ctx)
@@ -107,14 +109,23 @@ export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => v
     route.handler = function upgradeRoute (this: FastifyInstance, request, reply) {
       const exchange = (request.raw as ExchangeRequest)[kExchange]
       if (exchange !== undefined && exchange.offers.length > 0) {
-        const choice = choose(upgrader, upgrade, exchange, request, reply)
+        let choice
+        try {
+          choice = choose(upgrader, upgrade, exchange, request, reply)
+        } catch (error) {
+          refused(request, error as FastifyError)
+          throw error
+        }
         if (choice !== undefined) return switchTo(upgrader, this, exchange, choice, request, reply)
         exchange.settle()
+        declined(request, exchange.offers)
       }
       if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.isActive?.(request) === true)) {
         // U11: an HTTP/2 message carries neither (and Node's http2 throws on them): the 426 body says it.
         if (request.raw.httpVersionMajor < 2) reply.header('upgrade', upgrade.advertised).header('connection', 'upgrade')
-        throw new FST_ERR_UPGRADE_REQUIRED(upgrade.advertised)
+        const error = new FST_ERR_UPGRADE_REQUIRED(upgrade.advertised)
+        refused(request, error)
+        throw error
       }
       return handler.call(this, request, reply)
     }

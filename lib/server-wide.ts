@@ -1,5 +1,6 @@
 import type { Exchange } from './exchange'
 import { accept } from './hand-off'
+import { declined } from './observe'
 import type { Upgrader } from './upgrader'
 
 // What a server that does not switch answers to `OPTIONS *` (RFC 9110 §9.3.7): a success, nothing more.
@@ -23,10 +24,12 @@ export function acceptServerWide (upgrader: Upgrader, exchange: Exchange): void 
       fastify,
       request: exchange.request,
       log: fastify.log,
+      route: '*',
       start: (ctx) => adapter.serverWide(ctx)
     }, (error, headers) => { exchange.refuse(error, headers) })
     return
   }
   exchange.settle()
+  declined(exchange.request, exchange.offers)
   exchange.res.writeHead(200, DECLINED).end()
 }

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify'
+import type { IncomingMessage } from 'node:http'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ForeignUpgrades } from './foreign-upgrades'
 import type { Settings } from './options'
 import type { ConnectionRegistry } from './registry'
@@ -12,4 +13,6 @@ export interface Upgrader {
   foreign: ForeignUpgrades
   /** The paths of the routes that upgrade. */
   routes: RouteIndex
+  /** Whether Fastify logs this request's lines (`disableRequestLogging`), and so the plugin its own. */
+  logs: (request: FastifyRequest | IncomingMessage) => boolean
 }

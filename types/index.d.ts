@@ -39,6 +39,11 @@ declare module 'fastify' {
       FastifyRequest<RouteGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, Logger>
     >
   }
+
+  interface FastifyInstance {
+    /** fastify-upgrade's live state. */
+    upgrade: fastifyUpgrade.UpgradeState
+  }
 }
 
 type FastifyUpgrade = FastifyPluginAsync<fastifyUpgrade.FastifyUpgradeOptions>
@@ -121,6 +126,13 @@ declare namespace fastifyUpgrade {
     /** Replaces how `fastify.close()` closes this connection gracefully (default: `socket.end()`). */
     onServerClose(close: () => void): void
     /**
+     * For a protocol that can tell how a connection ended: call it while the connection is open,
+     * and call the function it returns once the protocol has ended, with fields that say how
+     * (WebSocket: `{ code, reason }`). The close log line and the `fastify-upgrade.close`
+     * message carry them as `details`, and wait for them after the socket has closed.
+     */
+    reportClose(): (details: Record<string, unknown>) => void
+    /**
      * Gives `socket` (the connection, or a socket layered on it such as a TLSSocket) to a Node
      * server as a new connection, `head` read first. By default that is the HTTP server the
      * connection came from, which then serves HTTP/1.1 on it and, on `fastify.close()`, ends it
@@ -141,6 +153,12 @@ declare namespace fastifyUpgrade {
     head?: Buffer
     /** The server to give the socket to (default: the HTTP server of the connection). */
     server?: EventEmitter
+  }
+
+  /** `fastify.upgrade`: what the plugin holds now. */
+  export interface UpgradeState {
+    /** Upgraded connections open now, by adapter name, each registered adapter included: `{ websocket: 3, h2c: 1 }`. */
+    connections(): Record<string, number>
   }
 
   /** What an adapter's `preface.serve` receives: a new connection, its first bytes readable on it. */

@@ -79,9 +79,17 @@ test('a third-party adapter is typed by the contract', () => {
       expect(ctx.value).type.toBe<true>()
       ctx.switchProtocols({ 'x-a': 'b' }, 'MINE/1, HTTP/1.1')
       ctx.onServerClose(() => { ctx.socket.end() })
+      const reportClose = ctx.reportClose()
+      expect(reportClose).type.toBe<(details: Record<string, unknown>) => void>()
+      ctx.socket.once('close', () => { reportClose({ code: 1 }) })
     }
   }
   expect(adapter).type.toBeAssignableTo<ProtocolAdapter>()
   expect<ProtocolAdapter>().type.toBeAssignableFrom({ name: 'x', tokens: ['x'], continuation: false, switch () {} })
   expect<ProtocolAdapter>().type.not.toBeAssignableFrom({ name: 'x', tokens: ['x'], switch () {} })
+})
+
+test('fastify.upgrade.connections() counts upgraded connections by adapter name', () => {
+  expect(app.upgrade.connections()).type.toBe<Record<string, number>>()
+  expect(app.upgrade.connections().websocket).type.toBe<number>()
 })

@@ -11,6 +11,10 @@ import { decodeSettings } from './h2c/settings'
 import { clientStart, requestFields, rewrite } from './h2c/upgrade'
 
 const EMPTY = Buffer.alloc(0)
+const NO_ERROR = 0
+
+/** How an HTTP/2 session ended, for the close log line. */
+type GoAway = { goawayCode: number, goawayFrom: 'client' | 'server' }
 
 function count (options: H2cOptions, name: 'sessionTimeout' | 'maxConcurrentStreams' | 'maxHeaderListSize', fallback: number): number {
   const value = options[name] ?? fallback
@@ -66,8 +70,8 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
   }
   let server: Http2Server
 
-  /** Gives the socket, `head` read first, to the http2 server. */
-  function open (ctx: Pick<ConnectionContext, 'serve' | 'onServerClose'>, socket: Socket, head: Buffer): void {
+  /** Gives the socket, `head` read first, to the http2 server; `reportClose` gets the first GOAWAY either side sent. */
+  function open (ctx: Pick<ConnectionContext, 'serve' | 'onServerClose'>, socket: Socket, head: Buffer, reportClose?: (details: Record<string, unknown>) => void): void {
     // Node's HTTP/1 server makes its sockets half-open: HTTP/2 sessions (whose own server does not)
     // never close when the client ends the connection, and each would hold its socket for good.
     socket.allowHalfOpen = false
@@ -77,9 +81,20 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
     ctx.serve(socket, { head, server })
     server.removeListener('session', onSession)
     const served = session as ServerHttp2Session
+    // The first GOAWAY says who ended the session and why.
+    let goaway: GoAway | undefined
+    const record = (goawayCode: number, goawayFrom: GoAway['goawayFrom']): void => { goaway ??= { goawayCode, goawayFrom } }
+    const close = (): void => {
+      // Node's close() sends GOAWAY with NO_ERROR.
+      record(NO_ERROR, 'server')
+      served.close()
+    }
     // Fastify's timeouts do not reach these sessions.
-    served.setTimeout(sessionTimeout, () => { served.close() })
-    ctx.onServerClose(() => { served.close() })
+    served.setTimeout(sessionTimeout, close)
+    ctx.onServerClose(close)
+    if (reportClose === undefined) return
+    served.once('goaway', (code: number) => { record(code, 'client') })
+    served.once('close', () => { reportClose(goaway ?? {}) })
   }
 
   return {
@@ -119,7 +134,7 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       const streamOne = requestFrames(1, requestFields(request.raw))
       ctx.switchProtocols()
       ctx.peek(clientStart(http2Settings.length), (valid, bytes) => {
-        if (valid === true) open(ctx, socket, rewrite(bytes, http2Settings, streamOne))
+        if (valid === true) open(ctx, socket, rewrite(bytes, http2Settings, streamOne), ctx.reportClose())
         else socket.destroy()
       })
     }

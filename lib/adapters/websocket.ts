@@ -10,6 +10,7 @@ import { routeProblem, toRoute } from './websocket-route'
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 const GOING_AWAY = 1001
 const INTERNAL_ERROR = 1011
+const ABNORMAL = 1006
 const EMPTY = Buffer.alloc(0)
 
 /** The subprotocol chosen for one handshake, read back by ws's `handleProtocols`. */
@@ -38,6 +39,16 @@ function checkOptions (options: WebSocketOptions): void {
 }
 
 /**
+ * The close code ws sent when it failed the connection: its errors carry it under a symbol of
+ * their own; 1006 (closed abnormally) should a later ws keep it elsewhere.
+ */
+function sentCode (error: Error): number {
+  const symbol = Object.getOwnPropertySymbols(error).find((s) => s.description === 'status-code')
+  /* c8 ignore next: ws 8 has it */
+  return symbol === undefined ? ABNORMAL : (error as unknown as Record<symbol, number>)[symbol]
+}
+
+/**
  * Runs the route's handler. The socket stays paused until the handler listens for messages or
  * settles, so an async handler that attaches its listeners late still gets the first messages.
  * A handler that throws or rejects closes its socket with 1011; the process goes on.
@@ -63,7 +74,16 @@ function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket:
     flow()
   }
   // ws reports protocol errors (bad frames, maxPayload) here after closing; unheard, they would crash the process.
-  socket.on('error', (err) => { log.debug({ err }, 'fastify-upgrade: websocket error') })
+  let failure: Error | undefined
+  socket.on('error', (err) => {
+    failure = err
+    log.debug({ err }, 'fastify-upgrade: websocket error')
+  })
+  // ws's close code is the client's; a connection ws failed gets no answer, so it says what ws sent.
+  const reportClose = ctx.reportClose()
+  socket.once('close', (code, reason) => {
+    reportClose(failure === undefined ? { code, reason: reason.toString() } : { code: sentCode(failure), reason: failure.message })
+  })
   ctx.onServerClose(() => {
     socket.close(GOING_AWAY)
     // The client's closing frame must be read for the close handshake to end.
