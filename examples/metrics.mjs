@@ -50,7 +50,7 @@ app.get('/chat', {
   upgrade: { protocols: { websocket: (socket) => { socket.on('message', (data) => socket.send(data)) } }, required: true }
 }, async () => 'never: the route requires WebSocket')
 app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics(app)))
-await app.listen({ port: 0, host: '127.0.0.1' })
+await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' })
 const { port } = app.server.address()
 
 // One WebSocket round trip, closed by the client.

@@ -4,7 +4,7 @@ import { test } from 'tap'
 // The example imports 'fastify-upgrade' by name: the package's own build, as a user's program would.
 test('examples/metrics.mjs does its round trip, prints Prometheus metrics and exits by itself', async (t) => {
   const { code, stdout } = await new Promise<{ code: number | null, stdout: string }>((resolve) => {
-    const child = execFile(process.execPath, ['examples/metrics.mjs'], { timeout: 30000 }, (_error, stdout) => {
+    const child = execFile(process.execPath, ['examples/metrics.mjs'], { timeout: 30000, env: { ...process.env, PORT: '0' } }, (_error, stdout) => {
       resolve({ code: child.exitCode, stdout })
     })
   })
