@@ -56,7 +56,7 @@ export async function injectUpgrade (this: FastifyInstance, path: string, option
  * adapter, so it serves the routes of both plugins. An answer other than 101 rejects.
  */
 export const injectWS: FastifyInstance['injectWS'] = async function injectWS (this: FastifyInstance, path = '/', context = {}, options = {}) {
-  await this.ready()
+  // No ready() to wait for: the app is ready once this is defined.
   const { onInit, onOpen, protocols, ...clientOptions } = options
   const socket = connectInMemory(this.server)
   const ws = new WebSocket(`ws://localhost${path}`, protocols, {

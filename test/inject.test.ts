@@ -230,3 +230,10 @@ test('examples/inject.mjs, which imports the package by its name (the build), pa
   const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', 'examples', 'inject.mjs')], { timeout: 30000 })
   t.match(stdout, /^426 Upgrade Required: .*echo\/1.*\ninjectWS and injectUpgrade: every check passed, with no port opened\n$/)
 })
+
+test('the types of both plugins load together: a program importing both type-checks with skipLibCheck off', async (t) => {
+  const tsc = join(__dirname, '..', 'node_modules', '.bin', 'tsc')
+  const result = await promisify(execFile)(tsc, ['-p', join(__dirname, 'fixtures', 'inject-types', 'tsconfig.json')], { timeout: 60000 })
+    .catch((error: { stdout: string }) => error)
+  t.equal(result.stdout, '', 'no type error')
+})

@@ -11,13 +11,13 @@ import type {
   ContextConfigDefault,
   FastifyBaseLogger,
   FastifyInstance,
-  InjectWSOption,
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
   FastifySchema,
   FastifyTypeProvider,
   FastifyTypeProviderDefault,
+  InjectWSOption,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
   RawServerBase,
@@ -42,9 +42,7 @@ declare module 'fastify' {
       FastifyRequest<RouteGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, Logger>
     >
   }
-}
 
-declare module 'fastify' {
   /** `injectWS`'s options: ws's client options, @fastify/websocket's `onInit` and `onOpen`, and subprotocols. */
   interface InjectWSOption extends Omit<ClientOptions, 'createConnection'> {
     /** Subprotocols offered in `Sec-WebSocket-Protocol`. */
