@@ -10,3 +10,5 @@ export const FST_ERR_UPGRADE_TOO_MANY = createError('FST_ERR_UPGRADE_TOO_MANY', 
 export const FST_ERR_UPGRADE_HANDLER = createError('FST_ERR_UPGRADE_HANDLER', 'The %s handler of %s failed')
 export const FST_ERR_UPGRADE_WEBSOCKET_VERSION = createError('FST_ERR_UPGRADE_WEBSOCKET_VERSION', 'Unsupported Sec-WebSocket-Version, this server speaks 13', 426)
 export const FST_ERR_UPGRADE_FORBIDDEN_ORIGIN = createError('FST_ERR_UPGRADE_FORBIDDEN_ORIGIN', 'Origin %s may not open a WebSocket here', 403)
+// What injectWS rejects with when the app answers the handshake with anything but 101, as ws's message says it.
+export const FST_ERR_UPGRADE_UNEXPECTED_RESPONSE = createError('FST_ERR_UPGRADE_UNEXPECTED_RESPONSE', 'Unexpected server response: %d')

@@ -8,6 +8,7 @@ import { tls } from './adapters/tls'
 import { websocket } from './adapters/websocket'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
 import { ForeignUpgrades } from './foreign-upgrades'
+import { decorateInjectWS, injectUpgrade } from './inject'
 import { ownShouldUpgrade } from './node/probe'
 import { keepOnNodePath, onUpgrade } from './node/upgrade-path'
 import { resolveOptions } from './options'
@@ -34,6 +35,7 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
   fastify.decorate('upgrade', { connections: () => registry.connections() })
 
   for (const adapter of settings.adapters.values()) adapter.setup?.(fastify)
+  fastify.decorate('injectUpgrade', injectUpgrade)
   fastify.addHook('onRoute', createRouteHook(upgrader))
 
   // Only a request that might switch, or is for a listener taken over, leaves Node's own path
@@ -49,6 +51,7 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
     upgrader.foreign.takeOver(server, ownShouldUpgrade(server))
     onUpgrade(server, createUpgradeListener(upgrader))
     attach(server)
+    decorateInjectWS(fastify)
   })
   // The servers of further addresses exist once Fastify listens; their 'upgrade' events come to `server`.
   fastify.addHook('onListen', async () => {

@@ -1,10 +1,12 @@
 /// <reference types="node" />
 import type { EventEmitter } from 'node:events'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { SecureContextOptions } from 'node:tls'
-import type { PerMessageDeflateOptions, WebSocket } from 'ws'
+import type { ClientOptions, PerMessageDeflateOptions, WebSocket } from 'ws'
+// The form @fastify/websocket names ws's types in, for declarations both packages make.
+import type * as WS from 'ws'
 import type {
   ContextConfigDefault,
   FastifyBaseLogger,
@@ -15,6 +17,7 @@ import type {
   FastifySchema,
   FastifyTypeProvider,
   FastifyTypeProviderDefault,
+  InjectWSOption,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
   RawServerBase,
@@ -40,9 +43,34 @@ declare module 'fastify' {
     >
   }
 
-  interface FastifyInstance {
+  /** `injectWS`'s options: ws's client options, @fastify/websocket's `onInit` and `onOpen`, and subprotocols. */
+  interface InjectWSOption extends Omit<ClientOptions, 'createConnection'> {
+    /** Subprotocols offered in `Sec-WebSocket-Protocol`. */
+    protocols?: string | string[]
+    /** Called with the WebSocket as soon as it exists, before the handshake. */
+    onInit?: (ws: WS.WebSocket) => void
+    /** Called with the WebSocket once open, before the promise resolves. */
+    onOpen?: (ws: WS.WebSocket) => void
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a merged declaration repeats every type parameter
+  interface FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider> {
     /** fastify-upgrade's live state. */
     upgrade: fastifyUpgrade.UpgradeState
+    /**
+     * Opens a WebSocket to `path` over a connection held in memory (no port), through the real
+     * request path: Node's parser, the route's hooks, the adapter. Resolves once open; an answer
+     * other than 101 rejects with an `InjectWSError`. Of `upgradeContext` only `headers` is used.
+     * Declared as @fastify/websocket declares it, so that both plugins' types load together;
+     * defined once the app is ready (`await app.ready()` first).
+     */
+    injectWS: (path?: string, upgradeContext?: Partial<RawRequest>, options?: InjectWSOption) => Promise<WS>
+    /**
+     * Sends one request to `path` over a connection held in memory, asking to upgrade to
+     * `options.upgrade`: the status and headers, and on a 101 the client's end of the connection,
+     * otherwise the body.
+     */
+    injectUpgrade(path: string, options?: fastifyUpgrade.InjectUpgradeOptions): Promise<fastifyUpgrade.InjectUpgradeResponse>
   }
 }
 
@@ -340,6 +368,39 @@ declare namespace fastifyUpgrade {
 
   /** WebSocket (RFC 6455) on ws: the route's handler receives ws's `WebSocket` after the 101. */
   export function websocket (options?: WebSocketOptions): WebSocketAdapter
+
+  /** `injectWS`'s options (the `InjectWSOption` interface fastify's module holds, shared with @fastify/websocket). */
+  export type InjectWSOptions = InjectWSOption
+
+  /** What `injectWS` rejects with when the handshake is answered with another status than 101. */
+  export interface InjectWSError extends Error {
+    code: 'FST_ERR_UPGRADE_UNEXPECTED_RESPONSE'
+    /** The status the app answered, e.g. 401 from a hook. */
+    statusCode: number
+    headers: IncomingHttpHeaders
+    body: string
+  }
+
+  export interface InjectUpgradeOptions {
+    /** The `Upgrade` header, sent with `Connection: upgrade`; none when absent. */
+    upgrade?: string
+    /** Default `'GET'`. */
+    method?: string
+    /** More header fields; they replace the defaults of the same name. */
+    headers?: OutgoingHttpHeaders
+    /** A request body, sent with its `Content-Length`. */
+    body?: string | Buffer
+  }
+
+  export interface InjectUpgradeResponse {
+    statusCode: number
+    headers: IncomingHttpHeaders
+    /** On a 101: the client's end of the connection, what the app sent after the 101 readable on it; `null` otherwise. */
+    socket: Duplex | null
+    /** The body of an answer other than 101, as UTF-8 text; empty on a 101. */
+    body: string
+    rawPayload: Buffer
+  }
 
   export const fastifyUpgrade: FastifyUpgrade
   export { fastifyUpgrade as default }
