@@ -4,7 +4,8 @@ import { test, type Test } from 'tap'
 import { WebSocket as WsClient } from 'ws'
 import { frame, PREFACE, SETTINGS } from '../lib/adapters/h2c/frames'
 import fastifyUpgrade from '../lib/index'
-import { build, client, listen, upgradeRequest } from './helpers'
+import type { H2cOptions } from '../types/index'
+import { build, client, listen, upgradeRequest, type RawClient } from './helpers'
 import { buildH2c, framesUntil } from './h2c-helpers'
 
 const { websocket } = fastifyUpgrade
@@ -144,14 +145,20 @@ test('a log controller\'s disableRequestLogging function decides per request', a
   t.match(incoming, [{ req: { url: '/chat/loud' } }], 'Fastify decided the same')
 })
 
-test('an h2c session the client ends with GOAWAY logs its code', async (t) => {
+/** An h2c session upgraded from `GET /news`, its client past the preface, and the app's log. */
+async function upgradedH2c (t: Test, h2cOptions: H2cOptions = {}): Promise<{ log: ReturnType<typeof capture>, c: RawClient }> {
   const log = capture()
-  const app = await buildH2c(t, {}, {}, { logger: { stream: log.stream } })
+  const app = await buildH2c(t, h2cOptions, {}, { logger: { stream: log.stream } })
   app.get('/news', { upgrade: { protocols: { h2c: true } } }, async () => 'news')
   const c = client(t, await listen(app))
   c.write('GET /news HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: upgrade\r\nUpgrade: HTTP/2\r\n\r\n')
   await c.until('\r\n\r\n')
   c.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]))
+  return { log, c }
+}
+
+test('an h2c session the client ends with GOAWAY logs its code', async (t) => {
+  const { log, c } = await upgradedH2c(t)
   await c.until('news')
   // GOAWAY, last stream 0, ENHANCE_YOUR_CALM (0xb), then the client leaves.
   c.write(frame(GOAWAY, 0, 0, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x0b])))
@@ -162,26 +169,14 @@ test('an h2c session the client ends with GOAWAY logs its code', async (t) => {
 })
 
 test('an h2c session the server ends (sessionTimeout) logs its GOAWAY with NO_ERROR', async (t) => {
-  const log = capture()
-  const app = await buildH2c(t, { sessionTimeout: 20 }, {}, { logger: { stream: log.stream } })
-  app.get('/news', { upgrade: { protocols: { h2c: true } } }, async () => 'news')
-  const c = client(t, await listen(app))
-  c.write('GET /news HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: upgrade\r\nUpgrade: HTTP/2\r\n\r\n')
-  await c.until('\r\n\r\n')
-  c.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]))
+  const { log, c } = await upgradedH2c(t, { sessionTimeout: 20 })
   await c.closed
   const closed = await log.next((line) => line.msg === CLOSED)
   t.match(closed, { adapter: 'h2c', details: { goawayCode: 0, goawayFrom: 'server' } })
 })
 
 test('an h2c session the client leaves without GOAWAY logs no GOAWAY', async (t) => {
-  const log = capture()
-  const app = await buildH2c(t, {}, {}, { logger: { stream: log.stream } })
-  app.get('/news', { upgrade: { protocols: { h2c: true } } }, async () => 'news')
-  const c = client(t, await listen(app))
-  c.write('GET /news HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: upgrade\r\nUpgrade: HTTP/2\r\n\r\n')
-  await c.until('\r\n\r\n')
-  c.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]))
+  const { log, c } = await upgradedH2c(t)
   await c.until('news')
   c.socket.end()
   const closed = await log.next((line) => line.msg === CLOSED)
