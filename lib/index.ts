@@ -20,6 +20,7 @@ import { createRouteHook } from './route'
 import { RouteIndex } from './route-index'
 import { otherServers } from './servers'
 import { Sniffer } from './sniffer'
+import { warnIfUnwatched } from './unseen-routes'
 import { kRegistered } from './symbols'
 import type { Upgrader } from './upgrader'
 
@@ -28,6 +29,7 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
   const server = fastify.server as Server & { [kRegistered]?: true }
   if (server[kRegistered] === true) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
   server[kRegistered] = true
+  warnIfUnwatched(fastify)
   const routes = new RouteIndex()
   const registry = new ConnectionRegistry(settings.adapters.keys())
   const upgrader: Upgrader = { fastify, settings, registry, foreign: new ForeignUpgrades(routes), routes, logs: requestLogging(fastify) }

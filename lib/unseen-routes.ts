@@ -44,6 +44,16 @@ function watch (fastify: FastifyInstance & { [kWatched]?: true }): void {
   })
 }
 
+/**
+ * At the plugin's registration: an app created before this module was loaded was not watched, so
+ * a route the plugin does not see cannot be found; the log says so once.
+ */
+export function warnIfUnwatched (fastify: FastifyInstance & { [kWatched]?: true }): void {
+  if (fastify[kWatched] === true) return
+  fastify.log.warn('fastify-upgrade was loaded after this Fastify instance was created: a route with an upgrade option ' +
+    'that the plugin does not see cannot be reported, and would serve every upgrade as plain HTTP. Import fastify-upgrade before calling Fastify()')
+}
+
 // Fastify announces each instance it creates; this module is loaded before the app is built
 // whenever it is imported at the top of a file, as ESM imports always are.
 subscribe('fastify.initialization', (message) => { watch((message as { fastify: FastifyInstance }).fastify) })

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { test, type Test } from 'tap'
 import fastifyUpgrade from '../lib/index'
-import { build } from './helpers'
+import { build, logs } from './helpers'
 
 const echo = { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }
 const protocols = [fastifyUpgrade.raw({ name: 'echo', tokens: ['echo/1'] })]
@@ -59,4 +59,14 @@ test('routes in the plugin\'s scope and its children are seen: ready() succeeds'
     child.get('/child', echo, async () => 'plain')
   }, { prefix: '/scope' })
   await t.resolves(async () => await fastify.ready())
+})
+
+test('an app created before the module was loaded logs that unseen routes cannot be reported', async (t) => {
+  const { stream, lines } = logs()
+  const fastify = Fastify({ logger: { stream } })
+  t.teardown(() => fastify.close())
+  // What an app created before any copy of the package subscribed looks like: not marked.
+  delete (fastify as unknown as Record<symbol, unknown>)[Symbol.for('fastify-upgrade.watched')]
+  await fastify.register(fastifyUpgrade, { protocols })
+  t.match(lines, [{ level: 40, msg: /^fastify-upgrade was loaded after this Fastify instance was created: a route with an upgrade option that the plugin does not see cannot be reported/ }])
 })
