@@ -1,8 +1,10 @@
 import type { Socket } from 'node:net'
 import { test } from 'tap'
+import fastifyUpgrade from '../lib/index'
 import { node } from '../lib/node/probe'
 import { build, client, listen, upgradeRequest } from './helpers'
 
+const { raw } = fastifyUpgrade
 const echo = { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }
 
 test('U8: a Content-Length body over maxBodySize gets 413 and no switch; the connection, read to the end, goes on', async (t) => {
@@ -20,12 +22,16 @@ test('U8: a Content-Length body over maxBodySize gets 413 and no switch; the con
 })
 
 test('U8: a chunked GET body over maxBodySize gets 413 while it is drained, and the connection closes', async (t) => {
-  const app = await build(t, { maxBodySize: 8 })
+  // The adapter's check runs right before the plugin starts draining the body: the rest is sent after it.
+  let checked!: () => void
+  const draining = new Promise<void>((resolve) => { checked = resolve })
+  const adapter = { ...raw({ name: 'echo', tokens: ['echo/1'] }), check () { checked() } }
+  const app = await build(t, { maxBodySize: 8, protocols: [adapter] })
   app.get('/echo', echo, async () => 'plain')
   const port = await listen(app)
   const c = client(t, port)
   c.write(upgradeRequest('/echo', 'echo/1', ['Transfer-Encoding: chunked']) + '5\r\n12345\r\n')
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await draining
   c.write('5\r\n67890\r\n')
   await c.closed
   t.match(c.text, /^HTTP\/1\.1 413 Payload Too Large\r\n[^]*FST_ERR_UPGRADE_BODY_TOO_LARGE/)
