@@ -105,3 +105,20 @@ test('S5: a ClientHello dribbled after the 101 is cut off at handshakeTimeout', 
   t.ok(took < handshakeTimeout + 1000, `closed after ${took} ms`)
   t.same(await settled(app), none(app))
 })
+
+for (const how of ['reset', 'end'] as const) {
+  test(`S5: a client ${how === 'reset' ? 'reset' : 'FIN'} once the connection speaks HTTPS ends its tracking too`, async (t) => {
+    const { app, port } = await tlsApp(t)
+    const c = await switched(t, port)
+    const socket = connect({ socket: c.socket, ca: certificate().cert, servername: 'localhost' })
+    socket.on('error', () => {})
+    await once(socket, 'secureConnect')
+    socket.write('GET /secret HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    await once(socket, 'data')
+    t.same(app.upgrade.connections(), { tls: 1 }, 'a keep-alive HTTPS connection')
+    if (how === 'reset') c.socket.resetAndDestroy()
+    else socket.end()
+    await c.closed
+    t.same(await settled(app), none(app))
+  })
+}
