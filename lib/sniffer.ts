@@ -45,8 +45,9 @@ export class Sniffer {
   private sniff (server: HttpServer, socket: Socket, toHttp1: (socket: Socket) => void): void {
     guardErrors(socket)
     this.sniffing.add(socket)
-    // Until the first bytes tell, the server's headersTimeout bounds the wait, as it bounds an HTTP/1.1 request head.
-    peek(socket, server.headersTimeout, (bytes) => this.claim(bytes), (adapter, bytes) => {
+    // The first bytes are the start of a handshake (the preface), bounded as every other stage is:
+    // at the deadline a connection still silent, or still part-way through a preface, is closed.
+    peek(socket, this.upgrader.settings.handshakeTimeout, (bytes) => this.claim(bytes), (adapter, bytes) => {
       this.sniffing.delete(socket)
       if (adapter === undefined) {
         socket.destroy()

@@ -37,9 +37,8 @@ test('H5: HTTP/1.1 on the same port, even when it starts like the preface, and a
   t.match(await c.until('HTTP/1.1 after'), /HTTP\/1\.1 after$/, 'the connection handed back to HTTP/1.1 is not sniffed again')
 })
 
-test('H5: the first bytes of a connection are bounded by the server\'s headersTimeout, as a request head is', async (t) => {
-  const app = await buildH2c(t)
-  app.server.headersTimeout = 30
+test('H5: the first bytes of a connection are bounded by handshakeTimeout, as every stage of a handshake is', async (t) => {
+  const app = await buildH2c(t, {}, { handshakeTimeout: 30 })
   const port = await listen(app)
   const partial = client(t, port)
   partial.write(PREFACE.subarray(0, 5))

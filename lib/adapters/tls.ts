@@ -26,12 +26,17 @@ function secure (ctx: Switch, secureContext: SecureContext, onSecure: (socket: T
   ctx.onServerClose(() => { socket.destroy() })
   const timer = setTimeout(fail, ctx.handshakeTimeout, 'timed out')
   const onError = (err: Error): void => { fail('failed', err) }
+  // The TLS socket is half-open like the HTTP connection under it: a client that ends the
+  // connection mid-handshake (a reset may show as an end too) would hold it until the timer.
+  const onEnd = (): void => { fail('ended by the client') }
   socket.once('error', onError)
+  socket.once('end', onEnd)
   socket.once('close', () => { clearTimeout(timer) })
   socket.once('secure', () => {
     clearTimeout(timer)
-    // Node's HTTP server adds its own error listener when it gets the connection.
+    // Node's HTTP server adds its own error and end listeners when it gets the connection.
     socket.removeListener('error', onError)
+    socket.removeListener('end', onEnd)
     onSecure(socket)
   })
 }
