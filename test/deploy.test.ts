@@ -17,12 +17,14 @@ const TOKEN = 'deploy-test-token'
 const WEBSOCKET = ['Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13']
 const CURL_H2C = ['Connection: upgrade, HTTP2-Settings', 'HTTP2-Settings: AAMAAABkAAQAAP__']
 
-// The smuggling attempts of the issue, and one that hides h2c in a list with websocket.
-const ATTEMPTS: Array<[string, string[]]> = [
-  ['HTTP/2', []],
-  ['h2c', CURL_H2C],
-  ['TLS/1.2', []],
-  ['h2c, websocket', [...CURL_H2C, ...WEBSOCKET]]
+// The smuggling attempts of the issue, and websocket listed with HTTP/2 (in one field and in two),
+// which a proxy that looks for websocket anywhere in Upgrade lets through.
+const ATTEMPTS: Array<[string, string, string[]]> = [
+  ['the seed HTTP/2', 'HTTP/2', []],
+  ['curl-style h2c', 'h2c', CURL_H2C],
+  ['RFC 2817 TLS/1.2', 'TLS/1.2', []],
+  ['HTTP/2 listed with websocket', 'HTTP/2, websocket', WEBSOCKET],
+  ['websocket and HTTP/2 in two fields', 'websocket', ['Upgrade: HTTP/2', ...WEBSOCKET]]
 ]
 
 interface App {
@@ -167,22 +169,22 @@ for (const [proxy, file] of [['nginx', 'nginx.conf'], ['haproxy', 'haproxy.cfg']
     })
 
     await t.test('S6: h2c, the seed HTTP/2 and TLS upgrades through the proxy never get a 101 nor reach /admin', async (t) => {
-      for (const [upgrade, extra] of ATTEMPTS) {
+      for (const [attempt, upgrade, extra] of ATTEMPTS) {
         // The control: the app switches these for a client that reaches it directly.
         const direct = client(t, apps[0].port)
         direct.write(upgradeRequest('/plain', upgrade, extra))
-        t.match(await direct.until('\r\n\r\n'), /^HTTP\/1\.1 101 Switching Protocols\r\n/, `${upgrade}: the app switches it for a direct client`)
+        t.match(await direct.until('\r\n\r\n'), /^HTTP\/1\.1 101 Switching Protocols\r\n/, `${attempt}: the app switches it for a direct client`)
         direct.close()
 
         const c = client(t, port)
         t.match(await exchange(c, upgradeRequest('/plain', upgrade, extra), 'plain over'),
-          /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nplain over HTTP\/1\.1$/, `${upgrade}: served over HTTP/1.1`)
+          /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nplain over HTTP\/1\.1$/, `${attempt}: served over HTTP/1.1`)
         t.match(await exchange(c, 'GET /admin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', '403 Forbidden'),
-          /^HTTP\/1\.1 403 Forbidden\r\n/, `${upgrade}: the next request still meets the proxy's rules`)
+          /^HTTP\/1\.1 403 Forbidden\r\n/, `${attempt}: the next request still meets the proxy's rules`)
         c.write(smuggledAdmin())
         await c.closed
-        t.notMatch(c.text, /\b101\b/, `${upgrade}: no 101`)
-        t.notMatch(c.text, /admin-area/, `${upgrade}: HTTP/2 sent anyway does not reach /admin`)
+        t.notMatch(c.text, /\b101\b/, `${attempt}: no 101`)
+        t.notMatch(c.text, /admin-area/, `${attempt}: HTTP/2 sent anyway does not reach /admin`)
       }
       // Nothing reached the plugin as an upgrade (it logs a warning when it declines one that shows
       // a proxy), and no request for /admin reached the apps.
@@ -193,6 +195,7 @@ for (const [proxy, file] of [['nginx', 'nginx.conf'], ['haproxy', 'haproxy.cfg']
     })
 
     await t.test('S5: SIGTERM on one process closes its WebSockets with 1001 while the other keeps serving', async (t) => {
+      const [leaving, staying] = apps
       // Round robin: new WebSockets land on both processes.
       const sockets = new Map<number, WsClient>()
       for (let i = 0; i < 8 && sockets.size < 2; i++) {
@@ -200,19 +203,32 @@ for (const [proxy, file] of [['nginx', 'nginx.conf'], ['haproxy', 'haproxy.cfg']
         const pid = await welcome(ws)
         if (!sockets.has(pid)) sockets.set(pid, ws)
       }
-      const [leaving, staying] = apps
+      // And a client on the leaving process that never answers the close: it holds the drain open.
+      let deaf = client(t, port)
+      for (let i = 0; i < 8; i++) {
+        const text = await exchange(deaf, upgradeRequest('/chat', 'websocket', [...WEBSOCKET, `Authorization: Bearer ${TOKEN}`]), 'served by process ')
+        if (text.endsWith(`served by process ${leaving.pid}`)) break
+        deaf.close()
+        deaf = client(t, port)
+      }
       const closing = sockets.get(leaving.pid)
       const open = sockets.get(staying.pid)
-      if (closing === undefined || open === undefined) throw new Error(`WebSockets reached only ${[...sockets.keys()].join()}`)
+      if (closing === undefined || open === undefined || !deaf.text.endsWith(`${leaving.pid}`)) throw new Error('WebSockets did not reach both processes')
       const code = new Promise((resolve) => closing.once('close', resolve))
 
       leaving.child.kill('SIGTERM')
       t.equal(await code, 1001, 'its WebSocket closed with 1001 (Going Away)')
-      const again = chat(t, port)
-      t.equal(await welcome(again), staying.pid, 'a client that reconnects gets the other process')
+      // It drains until the deaf client leaves: it still accepts connections, and answers 503.
+      // Clients reconnect at once; round robin sends some to it first, and the proxy retries them.
+      const again = [1, 2, 3, 4].map(() => chat(t, port))
+      t.same(await Promise.all(again.map(welcome)), [staying.pid, staying.pid, staying.pid, staying.pid], 'clients that reconnect get the other process')
       t.equal(await echo(open, 'still here'), 'still here', 'the WebSocket on the other process still works')
+      await deaf.until('\x88\x02\x03\xe9')
+      t.same([...deaf.received.subarray(-4)], [0x88, 2, 0x03, 0xe9], 'the client that does not answer got 1001 too')
+
+      deaf.close()
       t.equal(await leaving.exited, 0, 'the drained process exits by itself')
-      t.equal(await echo(again, 'after the exit'), 'after the exit', 'and keeps working after it exits')
+      t.equal(await echo(again[0], 'after the exit'), 'after the exit', 'the other keeps working after it exits')
     })
   })
 }

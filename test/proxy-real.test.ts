@@ -97,7 +97,7 @@ test('S6: through HAProxy (http mode, option forwardfor), curl-style h2c, the se
 test('S6: through HAProxy dropping Upgrade but for websocket (the README config), no upgrade but WebSocket reaches the app', async (t) => {
   if (!hasTool(t, 'haproxy')) return
   const port = await haproxy(t, await backend(t), [
-    '  http-request del-header Upgrade unless { req.hdr(upgrade) -i websocket }',
+    '  http-request del-header Upgrade unless { req.fhdr_cnt(upgrade) eq 1 } { req.fhdr(upgrade) -i websocket }',
     '  http-request del-header HTTP2-Settings'
   ].join('\n'))
   await noTunnel(t, port, 'h2c', CURL_H2C)
