@@ -1,12 +1,8 @@
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test, type Test } from 'tap'
 import fastifyUpgrade from '../lib/index'
 import { build, client, listen, upgradeRequest } from './helpers'
 import { hasTool } from './h2c-helpers'
+import { haproxy as startHaproxy, nginx as startNginx } from './proxy-helpers'
 import { certificate } from './tls-helpers'
 
 const { h2c, tls, websocket } = fastifyUpgrade
@@ -22,71 +18,26 @@ async function backend (t: Test): Promise<number> {
   return await listen(app)
 }
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-async function accepting (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
-    socket.on('error', () => { resolve(false) })
-  })
-}
-
-/** Runs a proxy in the foreground with `config(dir, port)` written to a temp dir, stopped when the test ends. */
-async function proxy (t: Test, file: string, args: (dir: string) => string[], config: (dir: string, port: number) => string): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), `fastify-upgrade-${file}-`))
-  const port = await freePort()
-  writeFileSync(join(dir, 'proxy.conf'), config(dir, port))
-  const child = spawn(file, args(dir), { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  t.teardown(async () => {
-    child.kill()
-    await exited
-    rmSync(dir, { recursive: true, force: true })
-  })
-  // The proxy has no ready signal but its port: a proxy that fails exits, with its reason on stderr.
-  while (!(await accepting(port))) {
-    if (child.exitCode !== null) throw new Error(`${file} exited: ${stderr}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return port
-}
-
 function nginx (t: Test, app: number, upgrade: string, connection: string): Promise<number> {
-  return proxy(t, 'nginx', (dir) => ['-p', dir, '-c', join(dir, 'proxy.conf'), '-e', join(dir, 'error.log')], (dir, port) => `
-daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  map $http_upgrade $ws_upgrade { default ""; ~*^websocket$ websocket; }
-  map $ws_upgrade $ws_connection { default ""; websocket upgrade; }
-  server {
-    listen 127.0.0.1:${port};
-    location /admin { deny all; }
-    location / {
-      proxy_pass http://127.0.0.1:${app};
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade ${upgrade};
-      proxy_set_header Connection ${connection};
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
+  return startNginx(t, (port) => `
+map $http_upgrade $ws_upgrade { default ""; ~*^websocket$ websocket; }
+map $ws_upgrade $ws_connection { default ""; websocket upgrade; }
+server {
+  listen 127.0.0.1:${port};
+  location /admin { deny all; }
+  location / {
+    proxy_pass http://127.0.0.1:${app};
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade ${upgrade};
+    proxy_set_header Connection ${connection};
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
   }
 }
 `)
 }
 
 function haproxy (t: Test, app: number, rules: string): Promise<number> {
-  return proxy(t, 'haproxy', (dir) => ['-db', '-f', join(dir, 'proxy.conf')], (_dir, port) => `
+  return startHaproxy(t, (port) => `
 defaults
   mode http
   timeout connect 5s
@@ -146,7 +97,7 @@ test('S6: through HAProxy (http mode, option forwardfor), curl-style h2c, the se
 test('S6: through HAProxy dropping Upgrade but for websocket (the README config), no upgrade but WebSocket reaches the app', async (t) => {
   if (!hasTool(t, 'haproxy')) return
   const port = await haproxy(t, await backend(t), [
-    '  http-request del-header Upgrade unless { req.hdr(upgrade) -i websocket }',
+    '  http-request del-header Upgrade unless { req.fhdr_cnt(upgrade) eq 1 } { req.fhdr(upgrade) -i websocket }',
     '  http-request del-header HTTP2-Settings'
   ].join('\n'))
   await noTunnel(t, port, 'h2c', CURL_H2C)
