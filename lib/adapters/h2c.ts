@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify'
 import type { ConnectionContext, H2cOptions, ProtocolAdapter } from '../../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
 import { hasConnectionOption, protocolKey } from '../negotiation'
+import { clearIdleTimer } from '../node/http2-session'
 import { proxyPolicy } from '../proxied'
 import { PREFACE, requestFrames } from './h2c/frames'
 import { decodeSettings } from './h2c/settings'
@@ -89,8 +90,20 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       record(NO_ERROR, 'server')
       served.close()
     }
+    let grace: NodeJS.Timeout | undefined
+    const idle = (): void => {
+      close()
+      // A closed session waits for its open streams, and a stalled one never ends; on Node 20 a
+      // session whose peer broke the protocol stops reading, and never sees the peer's FIN. Either
+      // way the socket would stay: it is destroyed once idle for one more sessionTimeout.
+      grace = setTimeout(() => { socket.destroy() }, sessionTimeout).unref()
+    }
     // Fastify's timeouts do not reach these sessions.
-    served.setTimeout(sessionTimeout, close)
+    served.setTimeout(sessionTimeout, idle)
+    served.once('close', () => {
+      clearTimeout(grace)
+      clearIdleTimer(served)
+    })
     ctx.onServerClose(close)
     if (reportClose === undefined) return
     served.once('goaway', (code: number) => { record(code, 'client') })
