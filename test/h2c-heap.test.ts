@@ -35,7 +35,7 @@ async function upgraded (port: number): Promise<void> {
   c.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: upgrade\r\nUpgrade: HTTP/2\r\n\r\n')
   const head = (await c.until('\r\n\r\n')).indexOf('\r\n\r\n') + 4
   c.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]))
-  while (!streamData(parseFrames(c.received.subarray(head)).frames, 1).ended) await c.until('never', 5)
+  while (!streamData(parseFrames(c.received.subarray(head)).frames, 1).ended) await once(c.socket, 'data')
   c.socket.end()
   await c.closed
 }
