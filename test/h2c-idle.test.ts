@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { connect } from 'node:http2'
+import type { Socket } from 'node:net'
 import { test } from 'tap'
 import { PREFACE, SETTINGS, frame } from '../lib/adapters/h2c/frames'
 import { client, listen, type RawClient } from './helpers'
@@ -10,12 +11,12 @@ const SESSION_TIMEOUT = 200
 // The deadline is that bound with room for a loaded machine.
 const DEADLINE = 2 * SESSION_TIMEOUT + 5000
 
-async function closedInTime (c: RawClient): Promise<boolean> {
+async function closedInTime (closed: Promise<unknown>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<boolean>((resolve) => { timer = setTimeout(resolve, DEADLINE, false) })
-  const closed = await Promise.race([c.closed.then(() => true), late])
+  const inTime = await Promise.race([closed.then(() => true), late])
   clearTimeout(timer)
-  return closed
+  return inTime
 }
 
 test('a session whose stream stalls gets GOAWAY after sessionTimeout, and is closed one sessionTimeout later', async (t) => {
@@ -52,6 +53,42 @@ for (const upgrade of [false, true]) {
     c.socket.end()
     // Node 22 and later close at once (a protocol error); Node 20's session stops reading and
     // never sees the FIN: the idle bound closes it.
-    t.ok(await closedInTime(c), `closed within ${DEADLINE} ms`)
+    t.ok(await closedInTime(c.closed), `closed within ${DEADLINE} ms`)
   })
 }
+
+const GOAWAY = frame(0x7, 0, 0, Buffer.alloc(8))
+const PING = frame(0x6, 0, 0, Buffer.alloc(8))
+
+/** A client that sends GOAWAY, and keeps its side of the connection open once the server ended its own. */
+async function goawayAndHold (t: Parameters<typeof buildH2c>[0], sessionTimeout: number): Promise<{ c: RawClient, server: Socket, port: number }> {
+  const app = await buildH2c(t, { sessionTimeout })
+  const port = await listen(app)
+  const accepted = once(app.server, 'connection') as Promise<[Socket]>
+  const c = client(t, port)
+  c.socket.allowHalfOpen = true
+  const serverEnded = once(c.socket, 'end')
+  c.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), GOAWAY]))
+  const [server] = await accepted
+  await serverEnded
+  return { c, server, port }
+}
+
+test('a client that keeps its side open after GOAWAY: the server destroys its socket sessionTimeout after its FIN', async (t) => {
+  const { server } = await goawayAndHold(t, SESSION_TIMEOUT)
+  t.ok(await closedInTime(once(server, 'close')), `closed within ${DEADLINE} ms`)
+})
+
+test('sessionTimeout: 0 leaves a closed connection to the client: what it sends after the server\'s FIN is read, not reset', async (t) => {
+  const { c, server, port } = await goawayAndHold(t, 0)
+  // A request on another connection: event-loop turns enough for any timer armed at the FIN to fire.
+  const response = await fetch(`http://127.0.0.1:${port}/missing`)
+  await response.text()
+  t.equal(server.destroyed, false, 'the server still holds the connection')
+  let error: NodeJS.ErrnoException | undefined
+  c.socket.on('error', (err) => { error = err })
+  c.write(PING)
+  c.socket.end()
+  await Promise.all([c.closed, once(server, 'close')])
+  t.equal(error, undefined, 'no reset')
+})

@@ -90,16 +90,21 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       record(NO_ERROR, 'server')
       served.close()
     }
+    // A closed session waits for its open streams, then for the client to close its side: a
+    // stalled stream never ends, a client may never close, and on Node 20 a session whose client
+    // broke the protocol stops reading and never sees its FIN. The socket is destroyed one more
+    // sessionTimeout after the session went idle, or after the server's last byte (its FIN) went out.
     let grace: NodeJS.Timeout | undefined
+    const linger = (): void => {
+      grace ??= setTimeout(() => { socket.destroy() }, sessionTimeout).unref()
+    }
     const idle = (): void => {
       close()
-      // A closed session waits for its open streams, and a stalled one never ends; on Node 20 a
-      // session whose peer broke the protocol stops reading, and never sees the peer's FIN. Either
-      // way the socket would stay: it is destroyed once idle for one more sessionTimeout.
-      grace = setTimeout(() => { socket.destroy() }, sessionTimeout).unref()
+      linger()
     }
     // Fastify's timeouts do not reach these sessions.
     served.setTimeout(sessionTimeout, idle)
+    if (sessionTimeout > 0) socket.once('finish', linger)
     served.once('close', () => {
       clearTimeout(grace)
       clearIdleTimer(served)
