@@ -61,7 +61,7 @@ const GOAWAY = frame(0x7, 0, 0, Buffer.alloc(8))
 const PING = frame(0x6, 0, 0, Buffer.alloc(8))
 
 /** A client that sends GOAWAY, and keeps its side of the connection open once the server ended its own. */
-async function goawayAndHold (t: Parameters<typeof buildH2c>[0], sessionTimeout: number): Promise<{ c: RawClient, server: Socket, port: number }> {
+async function goawayAndHold (t: Parameters<typeof buildH2c>[0], sessionTimeout: number): Promise<{ c: RawClient, server: Socket, serverClosed: Promise<unknown>, port: number }> {
   const app = await buildH2c(t, { sessionTimeout })
   const port = await listen(app)
   const accepted = once(app.server, 'connection') as Promise<[Socket]>
@@ -70,17 +70,18 @@ async function goawayAndHold (t: Parameters<typeof buildH2c>[0], sessionTimeout:
   const serverEnded = once(c.socket, 'end')
   c.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), GOAWAY]))
   const [server] = await accepted
+  const serverClosed = once(server, 'close')
   await serverEnded
-  return { c, server, port }
+  return { c, server, serverClosed, port }
 }
 
 test('a client that keeps its side open after GOAWAY: the server destroys its socket sessionTimeout after its FIN', async (t) => {
-  const { server } = await goawayAndHold(t, SESSION_TIMEOUT)
-  t.ok(await closedInTime(once(server, 'close')), `closed within ${DEADLINE} ms`)
+  const { serverClosed } = await goawayAndHold(t, SESSION_TIMEOUT)
+  t.ok(await closedInTime(serverClosed), `closed within ${DEADLINE} ms`)
 })
 
 test('sessionTimeout: 0 leaves a closed connection to the client: what it sends after the server\'s FIN is read, not reset', async (t) => {
-  const { c, server, port } = await goawayAndHold(t, 0)
+  const { c, server, serverClosed, port } = await goawayAndHold(t, 0)
   // A request on another connection: event-loop turns enough for any timer armed at the FIN to fire.
   const response = await fetch(`http://127.0.0.1:${port}/missing`)
   await response.text()
@@ -89,6 +90,6 @@ test('sessionTimeout: 0 leaves a closed connection to the client: what it sends 
   c.socket.on('error', (err) => { error = err })
   c.write(PING)
   c.socket.end()
-  await Promise.all([c.closed, once(server, 'close')])
+  await Promise.all([c.closed, serverClosed])
   t.equal(error, undefined, 'no reset')
 })
