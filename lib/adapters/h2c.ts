@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify'
 import type { ConnectionContext, H2cOptions, ProtocolAdapter } from '../../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
 import { hasConnectionOption, protocolKey } from '../negotiation'
+import { clearIdleTimer } from '../node/http2-session'
 import { proxyPolicy } from '../proxied'
 import { PREFACE, requestFrames } from './h2c/frames'
 import { decodeSettings } from './h2c/settings'
@@ -89,8 +90,25 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       record(NO_ERROR, 'server')
       served.close()
     }
+    // A closed session waits for its open streams, then for the client to close its side: a
+    // stalled stream never ends, a client may never close, and on Node 20 a session whose client
+    // broke the protocol stops reading and never sees its FIN. The socket is destroyed one more
+    // sessionTimeout after the session went idle, or after the server's last byte (its FIN) went out.
+    let grace: NodeJS.Timeout | undefined
+    const linger = (): void => {
+      grace ??= setTimeout(() => { socket.destroy() }, sessionTimeout).unref()
+    }
+    const idle = (): void => {
+      close()
+      linger()
+    }
     // Fastify's timeouts do not reach these sessions.
-    served.setTimeout(sessionTimeout, close)
+    served.setTimeout(sessionTimeout, idle)
+    if (sessionTimeout > 0) socket.once('finish', linger)
+    served.once('close', () => {
+      clearTimeout(grace)
+      clearIdleTimer(served)
+    })
     ctx.onServerClose(close)
     if (reportClose === undefined) return
     served.once('goaway', (code: number) => { record(code, 'client') })

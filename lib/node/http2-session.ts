@@ -1,0 +1,12 @@
+import type { Http2Session } from 'node:http2'
+
+/**
+ * Clears the idle timer of a closed HTTP/2 session. Node (20 to 26 at least) clears it with
+ * `session.setTimeout(0)` after marking the session destroyed, which `setTimeout` then ignores:
+ * the timer stays armed and keeps the session, its socket and its streams in memory until it
+ * fires, `sessionTimeout` later (about 2 KB per connection). The timer is Node's own `kTimeout`.
+ */
+export function clearIdleTimer (session: Http2Session): void {
+  const timer = Object.getOwnPropertySymbols(session).find((symbol) => symbol.description === 'timeout') as symbol
+  clearTimeout((session as unknown as Record<symbol, NodeJS.Timeout | undefined>)[timer])
+}
