@@ -47,7 +47,7 @@ async function main () {
     only,
     stalls,
     concurrency: Number(values.concurrency),
-    progress: (f) => { if (f.cases % 10000 === 0) console.log(`  ${f.cases} cases, ${violations.length} violations`) }
+    progress: (f, found) => { if (f.cases % 10000 === 0) console.log(`  ${f.cases} cases, ${found.length} violations so far`) }
   })
   const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`
   console.log(`${figures.cases} cases in ${figures.seconds.toFixed(1)} s (${figures.casesPerSecond}/s); ${figures.switched} switched (101)`)

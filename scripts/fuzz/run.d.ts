@@ -32,5 +32,5 @@ export function fuzz (options: {
   stalls?: boolean
   priorKnowledgeErrors?: boolean
   only?: number[]
-  progress?: (figures: Figures) => void
+  progress?: (figures: Figures, violations: Violation[]) => void
 }): Promise<{ figures: Figures, violations: Violation[] }>

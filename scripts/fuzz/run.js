@@ -162,7 +162,7 @@ async function fuzz ({ fastifyUpgrade, certificate, cases, seed, concurrency = 2
       if (problem !== undefined) {
         violations.push({ index, problem, fin: sent.fin, pieces: sent.pieces, sent: escape(sent.bytes), received: escape(result.response.subarray(0, 400)) })
       }
-      if (figures.cases % 1000 === 0) progress(figures)
+      if (figures.cases % 1000 === 0) progress(figures, violations)
       // The heap is measured from after the first batch, once the code has warmed up.
       if (figures.cases === Math.min(BATCH, indexes.length)) figures.heapBefore = heap()
     }
