@@ -2,6 +2,7 @@ import type { Certificate } from '../../test/tls-helpers'
 
 export interface Violation {
   problem: string
+  left?: Array<{ index?: number, readableEnded: boolean, writableEnded: boolean }>
   index?: number
   fin?: boolean
   pieces?: number[]
@@ -31,6 +32,7 @@ export function fuzz (options: {
   concurrency?: number
   stalls?: boolean
   priorKnowledgeErrors?: boolean
+  missingHost?: boolean
   only?: number[]
   progress?: (figures: Figures, violations: Violation[]) => void
 }): Promise<{ figures: Figures, violations: Violation[] }>

@@ -40,7 +40,7 @@ function finalAnswer (response) {
 }
 
 /** Sends one case on a new connection; answers what happened. */
-function send (port, { bytes, pieces, fin }) {
+function send (port, { bytes, pieces, fin }, onPort = () => {}) {
   return new Promise((resolve) => {
     const begin = performance.now()
     const socket = connect(port, '127.0.0.1')
@@ -68,6 +68,7 @@ function send (port, { bytes, pieces, fin }) {
       finish()
     })
     socket.on('connect', async () => {
+      onPort(socket.localPort)
       timer = setTimeout(expire, BOUND)
       let at = 0
       for (const cut of [...pieces, bytes.length]) {
@@ -107,13 +108,21 @@ async function settle (app) {
 
 /**
  * Runs `cases` cases (or the ones listed in `only`) with `seed`; answers the figures and the violations.
- * `stalls` and `priorKnowledgeErrors` as in caseArbitrary.
+ * `stalls`, `priorKnowledgeErrors` and `missingHost` as in caseArbitrary.
  */
-async function fuzz ({ fastifyUpgrade, certificate, cases, seed, concurrency = 24, stalls = true, priorKnowledgeErrors = true, only, progress = () => {} }) {
-  const options = { stalls, priorKnowledgeErrors }
+async function fuzz ({ fastifyUpgrade, certificate, cases, seed, concurrency = 24, stalls = true, priorKnowledgeErrors = true, missingHost = true, only, progress = () => {} }) {
+  const options = { stalls, priorKnowledgeErrors, missingHost }
   const baseHeap = heap()
   const baseResources = resources()
   const { app, port } = await start(fastifyUpgrade, certificate)
+  // The server's sockets by the client's port, to name the case of any left open at the end.
+  const serverSockets = new Map()
+  const caseOfPort = new Map()
+  app.server.on('connection', (socket) => {
+    const peer = socket.remotePort
+    serverSockets.set(peer, socket)
+    socket.on('close', () => { serverSockets.delete(peer) })
+  })
   const figures = {
     seed,
     cases: 0,
@@ -145,7 +154,7 @@ async function fuzz ({ fastifyUpgrade, certificate, cases, seed, concurrency = 2
       }
       const c = batch[index % BATCH]
       const sent = materialize(c)
-      const result = await send(port, sent)
+      const result = await send(port, sent, (local) => caseOfPort.set(local, index))
       figures.cases++
       if (result.answeredMs !== undefined) {
         figures.answered++
@@ -160,7 +169,9 @@ async function fuzz ({ fastifyUpgrade, certificate, cases, seed, concurrency = 2
       const problem = result.problem ?? (c.kind === 'http' ? check(sent.bytes, result.response) : undefined)
       if (result.response.toString('latin1', finalAnswer(result.response).at).startsWith('HTTP/1.1 101 ')) figures.switched++
       if (problem !== undefined) {
-        violations.push({ index, problem, fin: sent.fin, pieces: sent.pieces, sent: escape(sent.bytes), received: escape(result.response.subarray(0, 400)) })
+        // The first few of each kind in full; the others by index (held bytes would weigh on the heap figure).
+        const full = violations.filter((v) => v.problem === problem).length < 20
+        violations.push(full ? { index, problem, fin: sent.fin, pieces: sent.pieces, sent: escape(sent.bytes), received: escape(result.response.subarray(0, 400)) } : { index, problem })
       }
       if (figures.cases % 1000 === 0) progress(figures, violations)
       // The heap is measured from after the first batch, once the code has warmed up.
@@ -175,7 +186,10 @@ async function fuzz ({ fastifyUpgrade, certificate, cases, seed, concurrency = 2
   // Still serving: the process and its server outlived every case.
   const alive = await send(port, { bytes: Buffer.from('GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), pieces: [], fin: false })
   if (!alive.response.toString().startsWith('HTTP/1.1 200')) violations.push({ problem: 'the server no longer answers' })
-  if (settled.open !== 0) violations.push({ problem: `${settled.open} connections still open after every client closed` })
+  if (settled.open !== 0) {
+    const left = [...serverSockets].map(([peer, socket]) => ({ index: caseOfPort.get(peer), readableEnded: socket.readableEnded, writableEnded: socket.writableEnded }))
+    violations.push({ problem: `${settled.open} connections still open after every client closed`, left: left.slice(0, 20) })
+  }
   if (Object.values(settled.registry).some((n) => n !== 0)) violations.push({ problem: `registry not empty: ${JSON.stringify(settled.registry)}` })
   await app.close()
   await new Promise((resolve) => setTimeout(resolve, 100))
