@@ -24,7 +24,6 @@ test(`S7, U8: ${CASES} fuzzed requests on every adapter keep every invariant (se
   t.same(violations.slice(0, 10), [], `no violation (replay: FUZZ_SEED=${seed})`)
   t.equal(figures.cases, CASES)
   t.ok(figures.switched > 0, 'some cases switched protocols')
-  t.ok(figures.heapAfter - figures.heapBefore < 8 * 2 ** 20, 'the heap stays flat')
 })
 
 test('S7: an upgrade whose Transfer-Encoding does not end in chunked gets 400, never a 101 (RFC 9112 §6.3)', async (t) => {

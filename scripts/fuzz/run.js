@@ -16,6 +16,7 @@ const gc = runInNewContext('gc')
 // Every connection is answered or closed within handshakeTimeout + 1 s, and closed that long after its FIN at most.
 const BOUND = HANDSHAKE_TIMEOUT + 1000
 const BATCH = 1000
+const HEAP_BOUND = 4 * 2 ** 20
 
 const escape = (bytes) => JSON.stringify(bytes.toString('latin1'))
 const heap = () => { gc(); gc(); return process.memoryUsage().heapUsed }
@@ -121,7 +122,10 @@ async function fuzz ({ fastifyUpgrade, certificate, cases, seed, concurrency = 2
   app.server.on('connection', (socket) => {
     const peer = socket.remotePort
     serverSockets.set(peer, socket)
-    socket.on('close', () => { serverSockets.delete(peer) })
+    socket.on('close', () => {
+      serverSockets.delete(peer)
+      caseOfPort.delete(peer)
+    })
   })
   const figures = {
     seed,
@@ -183,6 +187,8 @@ async function fuzz ({ fastifyUpgrade, certificate, cases, seed, concurrency = 2
   figures.casesPerSecond = Math.round(figures.cases / figures.seconds)
   const settled = await settle(app)
   figures.heapAfter = heap()
+  // Flat: what the cases after the first batch left behind, with every connection closed.
+  if (figures.heapAfter - figures.heapBefore > HEAP_BOUND) violations.push({ problem: `the heap grew by ${((figures.heapAfter - figures.heapBefore) / 2 ** 20).toFixed(1)} MB` })
   // Still serving: the process and its server outlived every case.
   const alive = await send(port, { bytes: Buffer.from('GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), pieces: [], fin: false })
   if (!alive.response.toString().startsWith('HTTP/1.1 200')) violations.push({ problem: 'the server no longer answers' })
