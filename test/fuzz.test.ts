@@ -4,9 +4,9 @@ import { fuzz } from '../scripts/fuzz/run'
 import { build, client, listen } from './helpers'
 import { certificate } from './tls-helpers'
 
-// The CI slice of the fuzzer (scripts/fuzz/; the long run is `npm run fuzz`). A fixed seed per run
-// of the suite unless FUZZ_SEED is set: a failure prints it, and `npm run fuzz -- --seed <seed>
-// --cases 5000 --known-fixed-only` replays the same cases on the build.
+// The CI slice of the fuzzer (scripts/fuzz/; the long run is `npm run fuzz`). A random seed per run,
+// in the test's name; FUZZ_SEED=<seed> replays it here, and `npm run fuzz -- --seed <seed> --cases
+// 5000 --known-fixed-only` replays the same cases on the build.
 const seed = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED)
 const CASES = Number(process.env.FUZZ_CASES ?? 5000)
 
