@@ -64,9 +64,8 @@ async function main () {
   console.log(`violations: ${violations.length}${violations.length === 0 ? '' : ' ' + JSON.stringify(problems)}`)
   // Each kind of violation, a few of each.
   for (const kind of Object.keys(problems)) for (const v of violations.filter((v) => v.problem === kind).slice(0, 3)) console.log(JSON.stringify(v))
-  if (violations.length > 0) {
-    console.log(`one case alone: npm run fuzz -- --seed ${seed}${slice ? ' --known-fixed-only' : stalls ? '' : ' --no-stalls'} --only ${violations.filter((v) => v.index !== undefined).slice(0, 10).map((v) => v.index).join(',')}`)
-  }
+  const indexes = violations.filter((v) => v.index !== undefined).slice(0, 10).map((v) => v.index)
+  if (indexes.length > 0) console.log(`some cases alone: npm run fuzz -- --seed ${seed}${slice ? ' --known-fixed-only' : stalls ? '' : ' --no-stalls'} --only ${indexes.join(',')}`)
   process.exitCode = violations.length === 0 ? 0 : 1
 }
 
