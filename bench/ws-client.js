@@ -116,4 +116,4 @@ async function echo (port, path, size, connections, seconds) {
   return rate
 }
 
-module.exports = { connect, echo, handshakes, hold, loop }
+module.exports = { connect, echo, handshake, handshakes, hold, loop }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { FST_ERR_UPGRADE_BAD_REQUEST } from '../errors'
 import { guardErrors } from './connection'
 import { nodeBody } from './node-body'
 import { preFilter } from './pre-filter'
@@ -22,6 +23,15 @@ export interface UpgradeListener {
 /* c8 ignore next: one of them runs on a given Node line */
 const body = node.readsBodies ? nodeBody : rawBody
 
+/**
+ * RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no length that can
+ * be read; Node 26 takes its body as empty, which would hand its bytes to the new protocol (S7).
+ */
+function unframed (req: IncomingMessage): boolean {
+  const coding = req.headers['transfer-encoding']
+  return coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)
+}
+
 /** Listens to Node's `'upgrade'` event of `server`; the listener gets every request flagged as an upgrade there. */
 export function onUpgrade (server: Server, listener: UpgradeListener): void {
   server.on('upgrade', (req: IncomingMessage, given: Duplex, head: Buffer) => {
@@ -34,6 +44,7 @@ export function onUpgrade (server: Server, listener: UpgradeListener): void {
     listener.upgrade(req, socket, (keep) => {
       const request = new UpgradeRequest(req, socket, keep)
       if (read === undefined) request.end(head)
+      else if (unframed(req)) request.fail(new FST_ERR_UPGRADE_BAD_REQUEST('Transfer-Encoding must end in chunked'))
       else read(request)
       return request
     })
