@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { Exchange, type ExchangeRequest } from './exchange'
 import { hasConnectionOption, parseUpgrade, type Offer } from './negotiation'
-import { afterResponseInFlight } from './node/connection'
+import { afterResponseInFlight, closeAfterWrite } from './node/connection'
 import type { UpgradeListener } from './node/upgrade-path'
 import { acceptServerWide } from './server-wide'
 import { kOffers } from './symbols'
@@ -45,8 +45,10 @@ function begin (upgrader: Upgrader, socket: Socket, request: ExchangeRequest, of
   const { fastify } = upgrader
   const http11 = request.httpVersionMajor === 1 && request.httpVersionMinor === 1
   if (http11 && request.headers.host === undefined && (fastify.server as { requireHostHeader?: boolean }).requireHostHeader !== false) {
-    // What Node answers on its own path (RFC 9112 §3.2).
-    socket.end(BAD_REQUEST)
+    // What Node answers on its own path (RFC 9112 §3.2). The socket is paused: ending it alone
+    // would never read the client's FIN, and the connection would stay open.
+    socket.write(BAD_REQUEST)
+    closeAfterWrite(socket)
     return
   }
   const exchange = new Exchange(upgrader, socket, request, offers)

@@ -6,19 +6,12 @@ import { certificate } from './tls-helpers'
 
 // The CI slice of the fuzzer (scripts/fuzz/; the long run is `npm run fuzz`). A random seed per run,
 // in the test's name; FUZZ_SEED=<seed> replays it here, and `npm run fuzz -- --seed <seed> --cases
-// 5000 --known-fixed-only` replays the same cases on the build.
+// 5000` replays the same cases on the build.
 const seed = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED)
 const CASES = Number(process.env.FUZZ_CASES ?? 5000)
 
 test(`S7, U8: ${CASES} fuzzed requests on every adapter keep every invariant (seed ${seed})`, async (t) => {
-  // Three classes stay out of the slice until their fixes land (issue 12); `npm run fuzz` runs them:
-  // requests left incomplete on an open connection (item 4: bounded by Node's header timeout, not
-  // handshakeTimeout); HTTP/2 connection errors after a prior-knowledge preface (Node 20 leaves the
-  // socket in CLOSE-WAIT); upgrade requests without Host whose pipelined successor arrives split
-  // (Node's 400 leaves the socket paused: it never reads the client's FIN and stays open).
-  const { figures, violations } = await fuzz({
-    fastifyUpgrade, certificate: certificate(), cases: CASES, seed, stalls: false, priorKnowledgeErrors: false, missingHost: false
-  })
+  const { figures, violations } = await fuzz({ fastifyUpgrade, certificate: certificate(), cases: CASES, seed })
   t.comment(`seed ${seed}: ${figures.cases} cases, ${figures.casesPerSecond}/s, ${figures.switched} switched, ` +
     `max ${Math.round(figures.maxAnswerMs)} ms to answer, heap ${(figures.heapBefore / 2 ** 20).toFixed(1)} → ${(figures.heapAfter / 2 ** 20).toFixed(1)} MB`)
   t.same(violations.slice(0, 10), [], `no violation (replay: FUZZ_SEED=${seed})`)

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import { test } from 'tap'
+import { raw } from '../lib/index'
 import { build, client, listen, upgradeRequest } from './helpers'
 
 const echo = { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }
@@ -35,14 +36,21 @@ test('S4: an upgrade whose Upgrade header Node dropped (too many headers) is ser
   t.match(await c.until('}'), /^HTTP\/1\.1 (?:200 OK[^]*plain undefined|431 Request Header Fields Too Large\r\n[^]*)$/)
 })
 
-test('an HTTP/1.1 upgrade without Host gets 400 and the connection closes, as on Node\'s own path', async (t) => {
-  const app = await build(t)
-  app.get('/echo', echo, async () => 'plain')
+test('an HTTP/1.1 upgrade without Host gets 400 and the connection closes on both ends, as on Node\'s own path', async (t) => {
+  // An adapter that keeps the body has it read; what follows it stays unread, and the server must
+  // still see the client leave (found by the fuzzer: the socket stayed open).
+  const app = await build(t, { protocols: [raw({ name: 'echo', tokens: ['echo/1'], rawBody: true })] })
+  app.post('/echo', echo, async () => 'plain')
   const port = await listen(app)
+  const serverSide = new Promise((resolve) => app.server.once('connection', (socket) => socket.once('close', resolve)))
   const c = client(t, port)
-  c.write('GET /echo HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: echo/1\r\n\r\n')
+  c.write('POST /echo HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: echo/1\r\nContent-Length: 1\r\n\r\nx')
+  await c.until('\r\n\r\n')
+  c.write('GET /echo HTTP/1.1\r\nHost: x\r\n\r\n')
+  c.socket.end()
   await c.closed
   t.equal(c.text, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  await serverSide
 })
 
 test('an upgrade to an unknown path gets the 404 of Fastify, and the connection goes on', async (t) => {

@@ -9,9 +9,11 @@ const HANDSHAKE_TIMEOUT = 500
 /** Builds and starts the app with `fastifyUpgrade` (lib in the test, the build in the script); answers it and its port. */
 async function start (fastifyUpgrade, { key, cert }) {
   const { websocket, h2c, tls, raw } = fastifyUpgrade
-  const app = Fastify()
+  // Node bounds a request head, before anyone can tell it asks for an upgrade: its headersTimeout,
+  // checked every connectionsCheckingInterval, is set to the plugin's bound here.
+  const app = Fastify({ http: { headersTimeout: HANDSHAKE_TIMEOUT, connectionsCheckingInterval: 100 } })
   await app.register(fastifyUpgrade, {
-    protocols: [websocket(), h2c(), tls({ key, cert }), raw({ name: 'echo', tokens: ['echo/1'] })],
+    protocols: [websocket(), h2c({ sessionTimeout: HANDSHAKE_TIMEOUT }), tls({ key, cert }), raw({ name: 'echo', tokens: ['echo/1'] })],
     handshakeTimeout: HANDSHAKE_TIMEOUT,
     maxBodySize: MAX_BODY,
     closeTimeout: 1000

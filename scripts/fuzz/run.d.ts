@@ -30,9 +30,6 @@ export function fuzz (options: {
   cases: number
   seed: number
   concurrency?: number
-  stalls?: boolean
-  priorKnowledgeErrors?: boolean
-  missingHost?: boolean
   only?: number[]
   progress?: (figures: Figures, violations: Violation[]) => void
 }): Promise<{ figures: Figures, violations: Violation[] }>
