@@ -2,11 +2,13 @@ import type { EventEmitter } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { Server as TlsServer } from 'node:tls'
 
 const EMPTY = Buffer.alloc(0)
 
 interface HttpServer extends EventEmitter {
-  keepAliveTimeout: number
+  /** Unset on an HTTP/2 server, whose HTTP/1.1 connections (allowHTTP1) Node serves with no keep-alive timeout. */
+  keepAliveTimeout?: number
   timeout: number
 }
 
@@ -39,10 +41,12 @@ export function serverOf (socket: Socket): HttpServer {
 /**
  * Gives a socket to a Node server as a new connection, with `head` read first. The socket goes
  * back to its initial flow state: a paused socket would not resume for the server's new reader.
+ * A TLS server (Fastify's `https`, or `http2` with `allowHTTP1`) serves HTTP on its secure
+ * connections: its `'connection'` listener would start a second TLS handshake.
  */
 export function serve (server: EventEmitter, socket: Duplex, head: Buffer = EMPTY): void {
   rewind(socket, head)
-  server.emit('connection', socket)
+  server.emit(server instanceof TlsServer ? 'secureConnection' : 'connection', socket)
 }
 
 /** Puts bytes back in front of what a socket reads next, in its initial flow state. */
@@ -89,7 +93,7 @@ export function handBack (socket: Socket, leftover: Buffer, firstRequest: () => 
   // Node's own error listener comes back with the new parser, and answers parse errors with 400.
   unguardErrors(socket)
   serve(server, socket, leftover)
-  socket.setTimeout(server.keepAliveTimeout)
+  socket.setTimeout(server.keepAliveTimeout ?? server.timeout)
   socket.prependOnceListener('data', () => {
     firstRequest()
     socket.setTimeout(server.timeout)
