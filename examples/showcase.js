@@ -115,7 +115,26 @@ socket.once("data", (head) => { process.stdout.write(head); socket.destroy() })'
   }
 }
 
-function page (host) {
+// Where the page was asked for, and the other copy of it: the cleartext port (PORT), and HTTPS with
+// HTTP/2 (HTTPS_PORT), where the chat's WebSocket runs as a stream of the page's own connection.
+function transport (request, { secure, ports }) {
+  const { hostname } = request
+  if (secure) {
+    return {
+      host: `${hostname}:${ports.http}`,
+      intro: `<p>This copy of the page came over HTTPS with HTTP/${escape(request.raw.httpVersion)} (a self-signed certificate
+made at start). A browser that speaks RFC 8441 opens the chat's WebSocket as a stream of this same connection; the
+server logs it. The commands talk to the cleartext port, <a href="http://${escape(hostname)}:${ports.http}/">${ports.http}</a>.</p>`
+    }
+  }
+  return {
+    host: request.host,
+    intro: `<p>The same page over HTTPS with HTTP/2, its chat on the page's own connection (RFC 8441):
+<a href="https://${escape(hostname)}:${ports.https}/">port ${ports.https}</a> (a self-signed certificate made at start).</p>`
+  }
+}
+
+function page ({ host, intro }) {
   const command = commands(host)
   const pre = (name) => `<pre data-command="${name}">${escape(command[name])}</pre>`
   return `<!doctype html>
@@ -128,6 +147,7 @@ function page (host) {
 <h1>fastify-upgrade showcase</h1>
 <p>One Fastify server, one port: each route below says which protocols it switches to with HTTP/1.1 <code>Upgrade</code>.
 Every command below runs as shown, in a shell that can reach this address.</p>
+${intro}
 <h2>Echo, a custom protocol</h2>
 <p><code>GET /echo</code> switches to <code>echo/1</code> and sends back every byte it gets. curl cannot send after a
 <code>101</code>; this Node client prints the <code>101</code>, then the echo of what it reads (leave out
@@ -143,7 +163,7 @@ and types as the rest of the app, and echoes every message. Type one:</p>
 <script>
 const log = document.getElementById('log')
 const input = document.getElementById('message')
-const socket = new WebSocket('ws://' + location.host + '/chat')
+const socket = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/chat')
 socket.onopen = () => { log.textContent += 'connected\\n' }
 socket.onmessage = (event) => { log.textContent += 'echo: ' + event.data + '\\n' }
 socket.onclose = (event) => { log.textContent += 'closed (' + event.code + ')\\n' }
@@ -181,20 +201,35 @@ ${pre('h2c-seed')}
 `
 }
 
+/**
+ * The showcase app. `secure`: served over HTTPS with HTTP/2 (and HTTP/1.1 for clients without it);
+ * `ports`: the ports of both copies, for the page's links and commands.
+ */
 async function buildShowcase (options = {}) {
-  const app = Fastify({ logger: options.logger ?? true })
+  const cert = options.certificate ?? certificate()
+  const secure = options.secure ?? false
+  const ports = options.ports ?? { http: 3000, https: 3443 }
+  const app = Fastify({ logger: options.logger ?? true, ...(secure ? { http2: true, https: { allowHTTP1: true, ...cert } } : {}) })
   await app.register(fastifyUpgrade, {
-    protocols: [websocket(), h2c(), raw({ name: 'echo', tokens: ['echo/1'] }), tls(options.certificate ?? certificate())]
+    protocols: [websocket(), h2c(), raw({ name: 'echo', tokens: ['echo/1'] }), tls(cert)]
   })
 
-  app.get('/', async (request, reply) => reply.type('text/html; charset=utf-8').send(page(request.host)))
+  app.get('/', async (request, reply) => reply.type('text/html; charset=utf-8').send(page(transport(request, { secure, ports }))))
 
   app.get('/echo', {
     upgrade: { protocols: { echo: (socket) => { socket.pipe(socket) } } }
   }, async () => 'Send Connection: upgrade and Upgrade: echo/1 to switch this connection to an echo.\n')
 
   app.get('/chat', {
-    upgrade: { protocols: { websocket: (socket) => { socket.on('message', (data, binary) => { socket.send(data, { binary }) }) } } }
+    upgrade: {
+      protocols: {
+        websocket: (socket, request) => {
+          // HTTP/2: the WebSocket is one stream of the connection.
+          request.log.info({ httpVersion: request.raw.httpVersion, stream: request.raw.stream?.id }, `chat over HTTP/${request.raw.httpVersion}`)
+          socket.on('message', (data, binary) => { socket.send(data, { binary }) })
+        }
+      }
+    }
   }, async () => 'Open / in a browser, or connect a WebSocket client to this route.\n')
   app.get('/secret', {
     upgrade: { protocols: { tls: true }, required: true }
@@ -217,9 +252,14 @@ async function buildShowcase (options = {}) {
 module.exports = { buildShowcase }
 
 if (require.main === module) {
-  buildShowcase().then((app) => app.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' }))
-    .catch((error) => {
-      console.error(error)
-      process.exit(1)
-    })
+  const host = process.env.HOST ?? '127.0.0.1'
+  const ports = { http: Number(process.env.PORT ?? 3000), https: Number(process.env.HTTPS_PORT ?? 3443) }
+  const cert = certificate()
+  Promise.all([false, true].map(async (secure) => {
+    const app = await buildShowcase({ certificate: cert, secure, ports })
+    await app.listen({ port: secure ? ports.https : ports.http, host })
+  })).catch((error) => {
+    console.error(error)
+    process.exit(1)
+  })
 }
