@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import type { ClientHttp2Session, ServerHttp2Stream } from 'node:http2'
 import { connect as netConnect } from 'node:net'
 import { Writable } from 'node:stream'
+import { connect as tlsConnect } from 'node:tls'
 import { constants, inflateRawSync } from 'node:zlib'
 import Fastify from 'fastify'
 import { test } from 'tap'
@@ -12,6 +13,7 @@ import type { ProtocolAdapter } from '../types/index'
 import { END_HEADERS, frame, HEADERS, headerBlock, PREFACE, SETTINGS } from '../lib/adapters/h2c/frames'
 import { connectSession, encodeFrame, openWebSocket, TEXT } from './h2-websocket-client'
 import { parseFrames } from './h2c-helpers'
+import { certificate } from './tls-helpers'
 import { mainTransports, serve, transports } from './websocket-http2-helpers'
 
 const { websocket, h2c } = fastifyUpgrade
@@ -296,4 +298,25 @@ test('E1, H3: an h2c session upgraded from HTTP/1.1 takes an extended CONNECT to
   await until(() => frames().some((f) => f.type === 0 && f.stream === 3))
   const data = frames().find((f) => f.type === 0 && f.stream === 3)?.payload as Buffer
   t.equal(data.subarray(2).toString(), 'echo: hi', 'frames flow on the stream')
+})
+
+test('a plain CONNECT is left to another connect listener; over HTTP/1.1 (allowHTTP1) it is closed as Node closes it', async (t) => {
+  const { app, connect } = await serve(t, transports[1], (app) => {
+    app.get('/chat', { upgrade: { protocols: { websocket: () => {} } } }, async () => 'plain')
+  })
+  const port = (app.server.address() as { port: number }).port
+  const http1 = tlsConnect({ port, host: '127.0.0.1', ca: certificate().cert, servername: 'localhost', ALPNProtocols: ['http/1.1'] })
+  t.teardown(() => http1.destroy())
+  let received = ''
+  http1.on('data', (chunk: Buffer) => { received += chunk.toString() })
+  http1.on('error', () => {})
+  http1.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  await once(http1, 'close')
+  t.equal(received, '', 'closed without an answer')
+
+  app.server.on('connect', (req: { httpVersionMajor: number }, res: { writeHead: (status: number) => { end: () => void } }) => {
+    if (req.httpVersionMajor === 2) res.writeHead(200).end()
+  })
+  const session = await connect()
+  t.equal(await plainConnect(session), 200, "the app's own listener answers")
 })
