@@ -59,6 +59,7 @@ for (const transport of mainTransports) {
       app.get('/rooms/:id', { upgrade: { protocols: { websocket: (socket) => { socket.send('room') } } } }, async () => 'plain')
       app.route({ method: ['GET', 'POST'], url: '/rooms/list', handler: async () => { plainRan = true; return 'plain' } })
       app.get('/plain', async () => { plainRan = true; return 'plain' })
+      app.route({ method: ['POST', 'PUT'], url: '/chat', handler: async () => { plainRan = true; return 'plain' } })
     })
     const session = await connect()
     t.equal(session.remoteSettings.enableConnectProtocol, true)
