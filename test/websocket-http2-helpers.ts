@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Test } from 'tap'
 import fastifyUpgrade from '../lib/index'
 import type { FastifyUpgradeOptions, WebSocketOptions } from '../types/index'
-import { connectSession } from './h2-websocket-client'
+import { connectSession } from '../bench/h2-websocket-client'
 import { certificate } from './tls-helpers'
 
 /** Where a WebSocket over HTTP/2 can arrive: Fastify's own HTTP/2 servers and h2c sessions. */

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { test } from 'tap'
 import type { WebSocket } from 'ws'
-import { openWebSocket } from './h2-websocket-client'
+import { openWebSocket } from '../bench/h2-websocket-client'
 import { mainTransports, serve, transports } from './websocket-http2-helpers'
 
 for (const transport of transports) {

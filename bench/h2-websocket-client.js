@@ -1,24 +1,19 @@
+'use strict'
+
 // A WebSocket client over one HTTP/2 stream (RFC 8441), written by hand on node:http2: the
-// extended CONNECT, then RFC 6455 frames both ways (client frames masked). No test framework in
-// here, so that benchmarks can use it too.
-import { randomBytes } from 'node:crypto'
-import { connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2'
+// extended CONNECT, then RFC 6455 frames both ways (client frames masked). Plain CommonJS for the
+// benchmarks; the tests use it too (its types: h2-websocket-client.d.ts).
+const { randomBytes } = require('node:crypto')
+const { connect } = require('node:http2')
 
-export const TEXT = 0x1
-export const BINARY = 0x2
-export const CLOSE = 0x8
-export const PING = 0x9
-export const PONG = 0xa
-
-export interface Frame {
-  fin: boolean
-  rsv1: boolean
-  opcode: number
-  payload: Buffer
-}
+const TEXT = 0x1
+const BINARY = 0x2
+const CLOSE = 0x8
+const PING = 0x9
+const PONG = 0xa
 
 /** One frame, masked as a client sends it unless `mask` is false. */
-export function encodeFrame (opcode: number, payload: Buffer | string = Buffer.alloc(0), { mask = true, fin = true } = {}): Buffer {
+function encodeFrame (opcode, payload = Buffer.alloc(0), { mask = true, fin = true } = {}) {
   const data = typeof payload === 'string' ? Buffer.from(payload) : payload
   const length = data.length
   const size = length < 126 ? 0 : length < 65536 ? 2 : 8
@@ -36,7 +31,7 @@ export function encodeFrame (opcode: number, payload: Buffer | string = Buffer.a
 }
 
 /** A close frame's payload: the code and the reason. */
-export function closePayload (code: number, reason = ''): Buffer {
+function closePayload (code, reason = '') {
   const payload = Buffer.alloc(2 + Buffer.byteLength(reason))
   payload.writeUInt16BE(code, 0)
   payload.write(reason, 2)
@@ -44,12 +39,14 @@ export function closePayload (code: number, reason = ''): Buffer {
 }
 
 /** Splits what a server sends into frames (unmasked, as a server sends them). */
-export class FrameParser {
-  private buffered = Buffer.alloc(0)
+class FrameParser {
+  constructor () {
+    this.buffered = Buffer.alloc(0)
+  }
 
-  push (chunk: Buffer): Frame[] {
+  push (chunk) {
     this.buffered = Buffer.concat([this.buffered, chunk])
-    const frames: Frame[] = []
+    const frames = []
     for (;;) {
       const bytes = this.buffered
       if (bytes.length < 2) break
@@ -73,29 +70,23 @@ export class FrameParser {
   }
 }
 
-export interface Closed {
-  /** The server's close code, `undefined` when none came (the stream ended or was reset without one). */
-  code: number | undefined
-  reason: string
-  /** The stream's RST_STREAM code (0 when it closed normally). */
-  rstCode: number | undefined
-}
-
 /** One WebSocket on an HTTP/2 stream. */
-export class H2WebSocket {
-  readonly frames: Frame[] = []
-  readonly closed: Promise<Closed>
-  private closeSent = false
-  private serverClose: { code: number, reason: string } | undefined
-  private readonly waiters: Array<() => void> = []
-  private readonly parser = new FrameParser()
-
-  constructor (readonly stream: ClientHttp2Stream, readonly headers: IncomingHttpHeaders) {
-    stream.on('data', (chunk: Buffer) => {
+class H2WebSocket {
+  constructor (stream, headers) {
+    this.stream = stream
+    this.headers = headers
+    /** Data and control frames received, but close frames. */
+    this.frames = []
+    this.closeSent = false
+    this.serverClose = undefined
+    this.waiters = []
+    this.parser = new FrameParser()
+    stream.on('data', (chunk) => {
       for (const frame of this.parser.push(chunk)) this.receive(frame)
       this.wake()
     })
     stream.on('error', () => {})
+    /** Resolves with `{ code, reason, rstCode }` once the stream has closed. */
     this.closed = new Promise((resolve) => {
       stream.once('close', () => {
         this.wake()
@@ -104,7 +95,7 @@ export class H2WebSocket {
     })
   }
 
-  private receive (frame: Frame): void {
+  receive (frame) {
     if (frame.opcode === PING) this.write(encodeFrame(PONG, frame.payload))
     if (frame.opcode === CLOSE) {
       this.serverClose = { code: frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005, reason: frame.payload.subarray(2).toString() }
@@ -116,68 +107,50 @@ export class H2WebSocket {
     this.frames.push(frame)
   }
 
-  private wake (): void {
+  wake () {
     for (const wake of this.waiters.splice(0)) wake()
   }
 
-  write (bytes: Buffer): void {
+  write (bytes) {
     if (!this.stream.destroyed && this.stream.writable) this.stream.write(bytes)
   }
 
   /** Sends a text (string) or binary (Buffer) message. */
-  send (data: string | Buffer): void {
+  send (data) {
     this.write(encodeFrame(typeof data === 'string' ? TEXT : BINARY, data))
   }
 
   /** Starts the closing handshake; `closed` resolves once the stream has closed. */
-  close (code = 1000, reason = ''): void {
+  close (code = 1000, reason = '') {
     this.closeSent = true
     this.write(encodeFrame(CLOSE, closePayload(code, reason)))
   }
 
   /** The next data frame (text or binary) the server sent, once it is here; `undefined` when the stream closed first. */
-  async next (): Promise<Frame | undefined> {
+  async next () {
     for (;;) {
       const index = this.frames.findIndex((frame) => frame.opcode === TEXT || frame.opcode === BINARY)
       if (index !== -1) return this.frames.splice(index, 1)[0]
       if (this.stream.closed || this.stream.destroyed) return undefined
-      await new Promise<void>((resolve) => this.waiters.push(resolve))
+      await new Promise((resolve) => this.waiters.push(resolve))
     }
   }
 
   /** The next text message. */
-  async text (): Promise<string | undefined> {
+  async text () {
     return (await this.next())?.payload.toString()
   }
 }
 
-export interface Answer {
-  status: number
-  headers: IncomingHttpHeaders
-  /** On a 200: the WebSocket. */
-  ws: H2WebSocket | undefined
-  /** Otherwise: the body. */
-  body: string
-}
-
-export interface OpenOptions {
-  /** Offered in Sec-WebSocket-Protocol. */
-  protocols?: string[]
-  /** More header fields; they replace the defaults of the same name. */
-  headers?: OutgoingHttpHeaders
-  /** The `:protocol` (default `websocket`). */
-  protocol?: string
-}
-
 /** Sends the extended CONNECT for `path` on `session` and answers what came back (RFC 8441 §4-5). */
-export async function openWebSocket (session: ClientHttp2Session, path: string, options: OpenOptions = {}): Promise<Answer> {
+async function openWebSocket (session, path, options = {}) {
   const socket = session.socket
-  const headers: OutgoingHttpHeaders = {
+  const headers = {
     ':method': 'CONNECT',
     ':protocol': options.protocol ?? 'websocket',
     ':scheme': session.encrypted === true ? 'https' : 'http',
     ':path': path,
-    ':authority': `${socket.remoteAddress as string}:${socket.remotePort as number}`,
+    ':authority': `${socket.remoteAddress}:${socket.remotePort}`,
     'sec-websocket-version': '13',
     ...(options.protocols === undefined ? {} : { 'sec-websocket-protocol': options.protocols.join(', ') }),
     ...options.headers
@@ -186,7 +159,7 @@ export async function openWebSocket (session: ClientHttp2Session, path: string, 
   return await new Promise((resolve, reject) => {
     stream.once('error', reject)
     stream.once('response', (response) => {
-      const status = response[':status'] as number
+      const status = response[':status']
       if (status === 200) {
         stream.removeListener('error', reject)
         resolve({ status, headers: response, ws: new H2WebSocket(stream, response), body: '' })
@@ -194,7 +167,7 @@ export async function openWebSocket (session: ClientHttp2Session, path: string, 
       }
       let body = ''
       stream.setEncoding('utf8')
-      stream.on('data', (chunk: string) => { body += chunk })
+      stream.on('data', (chunk) => { body += chunk })
       stream.once('end', () => { resolve({ status, headers: response, ws: undefined, body }) })
       stream.end()
     })
@@ -202,12 +175,14 @@ export async function openWebSocket (session: ClientHttp2Session, path: string, 
 }
 
 /** An HTTP/2 session to `url`, once the server's SETTINGS are in (they say whether it takes extended CONNECT). */
-export async function connectSession (url: string, options: SecureClientSessionOptions = {}): Promise<ClientHttp2Session> {
+async function connectSession (url, options = {}) {
   const session = connect(url, options)
   session.on('error', () => {})
-  await new Promise<void>((resolve, reject) => {
+  await new Promise((resolve, reject) => {
     session.once('remoteSettings', () => { resolve() })
     session.once('close', () => { reject(new Error('the session closed before its SETTINGS')) })
   })
   return session
 }
+
+module.exports = { TEXT, BINARY, CLOSE, PING, PONG, encodeFrame, closePayload, FrameParser, H2WebSocket, openWebSocket, connectSession }
