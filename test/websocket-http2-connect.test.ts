@@ -321,3 +321,22 @@ test('a plain CONNECT is left to another connect listener; over HTTP/1.1 (allowH
   const session = await connect()
   t.equal(await plainConnect(session), 200, "the app's own listener answers")
 })
+
+test('a refusal ws writes itself (its server closed) becomes that status on the stream', async (t) => {
+  const adapter = websocket()
+  const app = Fastify({ http2: true })
+  await app.register(fastifyUpgrade, { protocols: [adapter] })
+  app.get('/chat', { upgrade: { protocols: { websocket: () => {} } } }, async () => 'plain')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(async () => { await app.close() })
+  const session = await connectSession(`http://127.0.0.1:${(app.server.address() as { port: number }).port}`)
+  t.teardown(() => session.destroy())
+  const first = await openWebSocket(session, '/chat')
+  t.equal(first.status, 200)
+  first.ws?.stream.close()
+  // What fastify.close() does once the WebSockets are closed; a CONNECT may still come in between.
+  await adapter.close?.()
+  const answer = await openWebSocket(session, '/chat')
+  t.equal(answer.status, 503)
+  t.equal(answer.body, '', 'no HTTP/1.1 bytes on the stream')
+})
