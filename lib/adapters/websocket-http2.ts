@@ -37,6 +37,9 @@ export function answerOnStream (stream: ServerHttp2Stream, respond: (headers: Re
   }
   own.end = function refuse (head) {
     restore()
+    // ws destroys its socket once the answer is written; a stream destroyed then loses its HEADERS
+    // on Node 26, and closes by itself once answered.
+    stream.removeListener('finish', stream.destroy)
     // `HTTP/1.1 503 Service Unavailable`: the status is the second word.
     stream.respond({ ':status': Number(head.split(' ', 2)[1]) }, { endStream: true })
     return stream
