@@ -55,14 +55,14 @@ function sentCode (error: Error): number {
   return symbol === undefined ? ABNORMAL : (error as unknown as Record<symbol, number>)[symbol]
 }
 
+/** What serving a WebSocket needs of its context: a switched connection's or an extended CONNECT's stream. */
+type ServeContext = Pick<UpgradeContext, 'request' | 'log' | 'fastify' | 'reportClose' | 'onServerClose'>
+
 /**
  * Runs the route's handler. The socket stays paused until the handler listens for messages or
  * settles, so an async handler that attaches its listeners late still gets the first messages.
  * A handler that throws or rejects closes its socket with 1011; the process goes on.
  */
-/** What serving a WebSocket needs of its context: a switched connection's or an extended CONNECT's stream. */
-type ServeContext = Pick<UpgradeContext, 'request' | 'log' | 'fastify' | 'reportClose' | 'onServerClose'>
-
 function serve (ctx: ServeContext, handler: UpgradeHandler<WebSocket>, socket: WebSocket, clients: Set<WebSocket> | undefined): void {
   // The closures below live as long as the connection: they hold the URL, not the request (and
   // through it the whole handshake), which would double the memory an idle connection costs.
@@ -171,7 +171,7 @@ export function websocket (options: WebSocketOptions = {}): WebSocketAdapter {
     },
     connectProtocol: options.http2 === false ? undefined : 'websocket',
     connect (ctx) {
-      answerOnStream(ctx.stream, ctx.respond)
+      answerOnStream(ctx.stream, (headers) => { ctx.respond(headers) })
       handshake(ctx, ctx.stream as unknown as Socket, { 'sec-websocket-key': NO_KEY })
     },
     async close () {
