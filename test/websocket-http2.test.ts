@@ -177,6 +177,49 @@ for (const transport of mainTransports) {
     t.equal(session.closed, false, 'the session stays up')
   })
 
+  test(`E3 (${transport.name}): HTTP/2 flow control is the backpressure: a client that stops reading holds the server's messages back`, async (t) => {
+    const chunk = 'x'.repeat(65536)
+    let buffered = 0
+    const { connect } = await serve(t, transport, (app) => {
+      app.get('/flood', {
+        upgrade: {
+          protocols: {
+            websocket: (socket) => {
+              socket.on('message', (data) => {
+                if (data.toString() === 'go') {
+                  for (let i = 0; i < 32; i++) socket.send(chunk)
+                  socket.send('done')
+                } else {
+                  // A round trip later, what the stream could send has gone out; the rest waits.
+                  buffered = socket.bufferedAmount
+                }
+              })
+            }
+          }
+        }
+      }, async () => 'plain')
+    })
+    const session = await connect()
+    const { ws } = await openWebSocket(session, '/flood')
+    if (ws === undefined) throw new Error('no WebSocket')
+    ws.stream.pause()
+    ws.send('go')
+    ws.send('how much is held?')
+    while (buffered === 0) await new Promise((resolve) => setImmediate(resolve))
+    // Without flow control, loopback would have taken the 2 MiB by then; the stream's window lets out 64 KiB.
+    t.ok(buffered > 30 * 65536, `a round trip later, the server still holds what the window does not let out (${buffered} bytes)`)
+    ws.stream.resume()
+    let received = 0
+    for (;;) {
+      const text = await ws.text()
+      if (text === 'done') break
+      received += (text as string).length
+    }
+    t.equal(received, 32 * 65536, 'every message arrives once the client reads')
+    ws.close()
+    await ws.closed
+  })
+
   test(`maxConnections (${transport.name}): WebSockets over HTTP/2 count; beyond the limit, 503`, async (t) => {
     const { app, connect } = await serve(t, transport, (app) => {
       app.get('/chat', { upgrade: { protocols: { websocket: (socket) => { socket.send('in') } } } }, async () => 'plain')
