@@ -179,7 +179,8 @@ for (const transport of mainTransports) {
 
   test(`E3 (${transport.name}): HTTP/2 flow control is the backpressure: a client that stops reading holds the server's messages back`, async (t) => {
     const chunk = 'x'.repeat(65536)
-    let buffered = 0
+    let measured = (_bytes: number): void => {}
+    const held = new Promise<number>((resolve) => { measured = resolve })
     const { connect } = await serve(t, transport, (app) => {
       app.get('/flood', {
         upgrade: {
@@ -191,7 +192,7 @@ for (const transport of mainTransports) {
                   socket.send('done')
                 } else {
                   // A round trip later, what the stream could send has gone out; the rest waits.
-                  buffered = socket.bufferedAmount
+                  measured(socket.bufferedAmount)
                 }
               })
             }
@@ -205,7 +206,7 @@ for (const transport of mainTransports) {
     ws.stream.pause()
     ws.send('go')
     ws.send('how much is held?')
-    while (buffered === 0) await new Promise((resolve) => setImmediate(resolve))
+    const buffered = await held
     // Without flow control, loopback would have taken the 2 MiB by then; the stream's window lets out 64 KiB.
     t.ok(buffered > 30 * 65536, `a round trip later, the server still holds what the window does not let out (${buffered} bytes)`)
     ws.stream.resume()
