@@ -122,12 +122,16 @@ for (const transport of mainTransports) {
 
 test('a stream the client resets while the hooks run is let go', async (t) => {
   let release = (): void => {}
+  let entered = (): void => {}
+  const inHook = new Promise<void>((resolve) => { entered = resolve })
   let handled = false
   const { connect } = await serve(t, transports[0], (app) => {
     app.addHook('onRequest', async (request) => {
       if (request.url !== '/chat') return
       const stream = (request.raw as unknown as { stream: ServerHttp2Stream }).stream
-      await new Promise<void>((resolve) => { release = resolve })
+      const released = new Promise<void>((resolve) => { release = resolve })
+      entered()
+      await released
       if (!stream.destroyed) await once(stream, 'close')
     })
     app.get('/chat', { upgrade: { protocols: { websocket: () => { handled = true } } } }, async () => 'plain')
@@ -136,7 +140,7 @@ test('a stream the client resets while the hooks run is let go', async (t) => {
   const session = await connect()
   const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/chat', ':authority': 'localhost', 'sec-websocket-version': '13' }, { endStream: false })
   stream.on('error', () => {})
-  while (release.toString() === (() => {}).toString()) await new Promise((resolve) => setImmediate(resolve))
+  await inHook
   stream.close(8)
   release()
   await once(stream, 'close')
