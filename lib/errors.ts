@@ -7,6 +7,9 @@ export const FST_ERR_UPGRADE_BAD_REQUEST = createError('FST_ERR_UPGRADE_BAD_REQU
 export const FST_ERR_UPGRADE_BODY_TOO_LARGE = createError('FST_ERR_UPGRADE_BODY_TOO_LARGE', 'An upgrade request may carry at most %d bytes of body', 413)
 export const FST_ERR_UPGRADE_REQUIRED = createError('FST_ERR_UPGRADE_REQUIRED', 'This resource is only served after an upgrade to %s', 426)
 export const FST_ERR_UPGRADE_TOO_MANY = createError('FST_ERR_UPGRADE_TOO_MANY', 'Too many upgraded connections, try again later', 503)
+// RFC 9220 §3 (RFC 8441's extended CONNECT for HTTP/3, same semantics): an unknown or unsupported `:protocol` gets 501.
+export const FST_ERR_UPGRADE_CONNECT_PROTOCOL = createError('FST_ERR_UPGRADE_CONNECT_PROTOCOL', 'Extended CONNECT with :protocol %s is not supported here', 501)
+export const FST_ERR_UPGRADE_NO_ROUTE = createError('FST_ERR_UPGRADE_NO_ROUTE', 'Route CONNECT:%s not found', 404)
 export const FST_ERR_UPGRADE_HANDLER = createError('FST_ERR_UPGRADE_HANDLER', 'The %s handler of %s failed')
 export const FST_ERR_UPGRADE_WEBSOCKET_VERSION = createError('FST_ERR_UPGRADE_WEBSOCKET_VERSION', 'Unsupported Sec-WebSocket-Version, this server speaks 13', 426)
 export const FST_ERR_UPGRADE_FORBIDDEN_ORIGIN = createError('FST_ERR_UPGRADE_FORBIDDEN_ORIGIN', 'Origin %s may not open a WebSocket here', 403)

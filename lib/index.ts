@@ -6,7 +6,9 @@ import { h2c } from './adapters/h2c'
 import { raw } from './adapters/raw'
 import { tls } from './adapters/tls'
 import { websocket } from './adapters/websocket'
+import { ConnectRoutes } from './connect-routes'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
+import { serveExtendedConnect } from './extended-connect'
 import { ForeignUpgrades } from './foreign-upgrades'
 import { decorateInjectWS, injectUpgrade } from './inject'
 import { ownShouldUpgrade } from './node/probe'
@@ -32,7 +34,15 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
   warnIfUnwatched(fastify)
   const routes = new RouteIndex()
   const registry = new ConnectionRegistry(settings.adapters.keys())
-  const upgrader: Upgrader = { fastify, settings, registry, foreign: new ForeignUpgrades(routes), routes, logs: requestLogging(fastify) }
+  const upgrader: Upgrader = {
+    fastify,
+    settings,
+    registry,
+    foreign: new ForeignUpgrades(routes),
+    routes,
+    connectRoutes: settings.connect.size > 0 ? new ConnectRoutes(fastify) : undefined,
+    logs: requestLogging(fastify)
+  }
   const sniffer = new Sniffer(upgrader)
   fastify.decorate('upgrade', { connections: () => registry.connections() })
 
@@ -53,11 +63,13 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
     upgrader.foreign.takeOver(server, ownShouldUpgrade(server))
     onUpgrade(server, createUpgradeListener(upgrader))
     attach(server)
+    serveExtendedConnect(upgrader, false)
     decorateInjectWS(fastify)
   })
   // The servers of further addresses exist once Fastify listens; their 'upgrade' events come to `server`.
   fastify.addHook('onListen', async () => {
     for (const other of otherServers(fastify)) attach(other)
+    serveExtendedConnect(upgrader, true)
   })
 
   fastify.addHook('preClose', async () => {

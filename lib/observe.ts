@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
 import type { Offer } from './negotiation'
@@ -24,7 +25,8 @@ export function refused (request: Request, error: FastifyError): void {
 }
 
 export interface Upgraded {
-  socket: Socket
+  /** The connection, or the HTTP/2 stream of an extended CONNECT (which counts no bytes). */
+  socket: Duplex
   request: Request
   adapter: string
   protocol: string
@@ -39,7 +41,7 @@ export interface Upgraded {
  */
 export class UpgradedConnection {
   private readonly start = performance.now()
-  private readonly socket: Socket
+  private readonly socket: Duplex
   private readonly adapter: string
   private readonly protocol: string
   private readonly route: string
@@ -48,8 +50,8 @@ export class UpgradedConnection {
   /** The socket's close, and each adapter report still to come. */
   private waits = 1
   private duration = 0
-  private bytesRead = 0
-  private bytesWritten = 0
+  private bytesRead: number | undefined = 0
+  private bytesWritten: number | undefined = 0
 
   constructor ({ socket, request, adapter, protocol, route, log }: Upgraded) {
     this.socket = socket
@@ -62,8 +64,8 @@ export class UpgradedConnection {
     socket.once('close', () => {
       this.duration = performance.now() - this.start
       // Counted on the connection itself: a TLS layer's counts would leave out its own records.
-      this.bytesRead = socket.bytesRead
-      this.bytesWritten = socket.bytesWritten
+      this.bytesRead = (socket as Partial<Socket>).bytesRead
+      this.bytesWritten = (socket as Partial<Socket>).bytesWritten
       this.settle()
     })
   }

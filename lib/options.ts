@@ -10,6 +10,8 @@ export interface Settings {
   keys: Set<string>
   /** Adapters that accept an upgrade of `OPTIONS *`, by token key. */
   serverWide: Map<string, ServerWideAdapter>
+  /** Adapters that take an HTTP/2 extended CONNECT (RFC 8441), by `:protocol` in lower case. */
+  connect: Map<string, ProtocolAdapter>
   /** Adapters every route switches to, after those it names (`allRoutes`). */
   allRoutes: ProtocolAdapter[]
   /** Some adapter reads the raw request body in `switch` (`rawBody: true`). */
@@ -36,6 +38,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
   const adapters = new Map<string, ProtocolAdapter>()
   const keys = new Set<string>()
   const serverWide = new Map<string, ServerWideAdapter>()
+  const connect = new Map<string, ProtocolAdapter>()
   for (const adapter of options.protocols) {
     if (typeof adapter?.name !== 'string' || typeof adapter.switch !== 'function' || !Array.isArray(adapter.tokens)) {
       throw new FST_ERR_UPGRADE_OPTIONS('each protocol adapter needs a name, tokens and a switch function')
@@ -52,6 +55,14 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
       keys.add(key)
       if (adapter.serverWide !== undefined) serverWide.set(key, adapter as ServerWideAdapter)
     }
+    if (adapter.connectProtocol !== undefined) {
+      const key = protocolKey(adapter.connectProtocol)
+      if (key === undefined || typeof adapter.connect !== 'function') {
+        throw new FST_ERR_UPGRADE_OPTIONS(`adapter "${adapter.name}" needs a protocol token in connectProtocol and a connect function`)
+      }
+      if (connect.has(key)) throw new FST_ERR_UPGRADE_OPTIONS(`:protocol "${adapter.connectProtocol}" is taken by two adapters`)
+      connect.set(key, adapter)
+    }
     adapters.set(adapter.name, adapter)
   }
   const preference = options.preference ?? 'client'
@@ -62,6 +73,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
     adapters,
     keys,
     serverWide,
+    connect,
     allRoutes: options.protocols.filter((adapter) => adapter.allRoutes === true),
     keepBody: options.protocols.some((adapter) => adapter.rawBody === true),
     preference,

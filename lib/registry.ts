@@ -1,9 +1,11 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 
 interface Entry {
   close: () => void
   /** The name of the adapter the connection was upgraded to, `undefined` while it is not. */
   protocol: string | undefined
+  /** An HTTP/2 stream that carries a protocol (RFC 8441), inside a connection closed after it. */
+  stream: boolean
   onSocketClose: () => void
 }
 
@@ -11,7 +13,7 @@ function doNothing (): void {}
 
 /**
  * Every connection the plugin holds outside Node's HTTP server: upgrade requests in flight,
- * upgraded connections, and connections handed back to HTTP that have not served again yet.
+ * upgraded connections (or HTTP/2 streams that carry a protocol), and connections handed back to HTTP that have not served again yet.
  * Node's `server.close()` waits for them and its `closeAllConnections()` skips them, so
  * `fastify.close()` would hang without this.
  */
@@ -20,9 +22,12 @@ export class ConnectionRegistry {
   upgraded = 0
   /** Upgraded connections open now, by adapter name. */
   private readonly counts: Map<string, number>
-  private readonly entries = new Map<Socket, Entry>()
+  private readonly entries = new Map<Duplex, Entry>()
   private closing = false
   private onEmpty: (() => void) | undefined
+  /** Streams open now. */
+  private streams = 0
+  private onStreamsClosed: (() => void) | undefined
 
   /** `protocols`: the adapter names counted from 0. */
   constructor (protocols: Iterable<string> = []) {
@@ -31,9 +36,9 @@ export class ConnectionRegistry {
 
   /**
    * Tracks `socket` until it closes; `close` ends it gracefully on `fastify.close()`. `protocol`:
-   * the name of the adapter it was upgraded to.
+   * the name of the adapter it was upgraded to; `stream`: an HTTP/2 stream, closed before connections.
    */
-  track (socket: Socket, close: () => void = doNothing, protocol?: string): void {
+  track (socket: Duplex, close: () => void = doNothing, protocol?: string, stream = false): void {
     if (socket.destroyed) return
     const previous = this.entries.get(socket)
     let onSocketClose
@@ -44,17 +49,19 @@ export class ConnectionRegistry {
       onSocketClose = previous.onSocketClose
       this.count(previous.protocol, -1)
     }
-    this.entries.set(socket, { close, protocol, onSocketClose })
+    if (stream && previous === undefined) this.streams++
+    this.entries.set(socket, { close, protocol, stream, onSocketClose })
     this.count(protocol, 1)
     if (this.closing) close()
   }
 
-  untrack (socket: Socket): void {
+  untrack (socket: Duplex): void {
     const entry = this.entries.get(socket)
     if (entry === undefined) return
     this.entries.delete(socket)
     socket.removeListener('close', entry.onSocketClose)
     this.count(entry.protocol, -1)
+    if (entry.stream && --this.streams === 0) this.onStreamsClosed?.()
     if (this.entries.size === 0 && this.onEmpty !== undefined) this.onEmpty()
   }
 
@@ -81,13 +88,21 @@ export class ConnectionRegistry {
         clearTimeout(timer)
         resolve()
       }
-      for (const [socket, entry] of this.entries) {
-        try {
-          entry.close()
-        } catch {
-          socket.destroy()
-        }
-      }
+      // Streams first: the GOAWAY of their HTTP/2 session follows their close (a WebSocket's 1001 and its answer).
+      this.closeEach(true)
+      if (this.streams === 0) this.closeEach(false)
+      else this.onStreamsClosed = () => { this.closeEach(false) }
     })
+  }
+
+  private closeEach (streams: boolean): void {
+    for (const [socket, entry] of this.entries) {
+      if (entry.stream !== streams) continue
+      try {
+        entry.close()
+      } catch {
+        socket.destroy()
+      }
+    }
   }
 }

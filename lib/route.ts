@@ -2,10 +2,11 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Route
 import type { ProtocolAdapter } from '../types/index'
 import { FST_ERR_UPGRADE_REQUIRED, FST_ERR_UPGRADE_ROUTE } from './errors'
 import type { Exchange, ExchangeRequest } from './exchange'
+import { acceptConnect, type ConnectRequest, type ConnectTarget } from './extended-connect'
 import { accept } from './hand-off'
 import { negotiate, protocolKey, type Choice, type RouteProtocols } from './negotiation'
 import { declined, refused } from './observe'
-import { kExchange } from './symbols'
+import { kConnect, kExchange } from './symbols'
 import { markCompiled } from './unseen-routes'
 import type { Upgrader } from './upgrader'
 
@@ -15,6 +16,8 @@ interface UpgradeRoute {
   required: boolean
   /** The `Upgrade` value of a 426: the route's tokens in server preference order (U9). */
   advertised: string
+  /** The adapters that take an HTTP/2 extended CONNECT (RFC 8441) here, by `:protocol` key. */
+  connect: Map<string, ConnectTarget>
 }
 
 /** The route's `upgrade` option, checked; `undefined` for a route without one. */
@@ -45,6 +48,7 @@ function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute | undef
   const protocols: RouteProtocols = new Map()
   const adapters: ProtocolAdapter[] = []
   const tokens: string[] = []
+  const connect = new Map<string, ConnectTarget>()
   let rank = 0
   for (const [name, value] of values) {
     const adapter = registered.get(name)
@@ -62,10 +66,11 @@ function compile (upgrader: Upgrader, route: RouteOptions): UpgradeRoute | undef
     }
     for (const token of adapter.tokens) protocols.set(protocolKey(token) as string, { adapter, value, rank })
     adapters.push(adapter)
+    if (adapter.connectProtocol !== undefined) connect.set(protocolKey(adapter.connectProtocol) as string, { adapter, value })
     tokens.push(...(adapter.advertise ?? adapter.tokens))
     rank++
   }
-  return { protocols, adapters, required: (route.upgrade as { required?: boolean } | undefined)?.required === true, advertised: tokens.join(', ') }
+  return { protocols, adapters, required: (route.upgrade as { required?: boolean } | undefined)?.required === true, advertised: tokens.join(', '), connect }
 }
 
 /** The first acceptable protocol whose adapter does not decline; an adapter may also refuse by throwing. */
@@ -102,6 +107,9 @@ function switchTo (upgrader: Upgrader, fastify: FastifyInstance, exchange: Excha
 export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => void {
   return function onRoute (route) {
     const upgrade = compile(upgrader, route)
+    if (upgrader.connectRoutes !== undefined && (route.method === 'GET' || (Array.isArray(route.method) && route.method.includes('GET')))) {
+      upgrader.connectRoutes.add(route.url, upgrade?.connect.keys() ?? [])
+    }
     if (upgrade === undefined) return
     markCompiled(route)
     upgrader.routes.add(route.url)
@@ -120,6 +128,8 @@ export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => v
         exchange.settle()
         declined(request, exchange.offers)
       }
+      const connect = (request.raw as unknown as ConnectRequest)[kConnect]
+      if (connect !== undefined) return acceptConnect(upgrader, this, upgrade.connect.get(connect.key), connect, request, reply)
       if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.isActive?.(request) === true)) {
         // U11: an HTTP/2 message carries neither (and Node's http2 throws on them): the 426 body says it.
         if (request.raw.httpVersionMajor < 2) reply.header('upgrade', upgrade.advertised).header('connection', 'upgrade')

@@ -4,3 +4,5 @@ export const kExchange = Symbol('fastify-upgrade.exchange')
 export const kOffers = Symbol('fastify-upgrade.offers')
 /** Marks a server the plugin already listens on; shared with another copy of the package in the process. */
 export const kRegistered = Symbol.for('fastify-upgrade.registered')
+/** The extended CONNECT (RFC 8441) a request presented to Fastify as GET carries, on its `request.raw`. */
+export const kConnect = Symbol('fastify-upgrade.connect')

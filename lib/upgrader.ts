@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ConnectRoutes } from './connect-routes'
 import type { ForeignUpgrades } from './foreign-upgrades'
 import type { Settings } from './options'
 import type { ConnectionRegistry } from './registry'
@@ -11,6 +12,8 @@ export interface Upgrader {
   settings: Settings
   registry: ConnectionRegistry
   foreign: ForeignUpgrades
+  /** Every GET route and the extended CONNECT `:protocol`s it takes; only when some adapter takes one. */
+  connectRoutes: ConnectRoutes | undefined
   /** The paths of the routes that upgrade. */
   routes: RouteIndex
   /** Whether Fastify logs this request's lines (`disableRequestLogging`), and so the plugin its own. */

@@ -1,6 +1,7 @@
 /// <reference types="node" />
 import type { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http'
+import type { Http2SecureServer, Http2Server, ServerHttp2Stream } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { SecureContextOptions } from 'node:tls'
@@ -176,6 +177,30 @@ declare namespace fastifyUpgrade {
     peek<T>(decide: (bytes: Buffer) => T | undefined, done: (answer: T | undefined, bytes: Buffer) => void): void
   }
 
+  /**
+   * What an adapter's `connect` receives: an HTTP/2 extended CONNECT (RFC 8441) to a route that
+   * names the adapter, after the route's hooks ran. The stream is the connection: nothing is
+   * switched, and ending or resetting it ends this stream only, never the HTTP/2 session.
+   */
+  export interface StreamContext<Value = unknown> {
+    /** The request's HTTP/2 stream; after `respond()` it carries the adapter's protocol both ways. */
+    stream: ServerHttp2Stream
+    request: FastifyRequest
+    /** The `:protocol` the client named, e.g. `websocket`. */
+    protocol: string
+    /** The route's value for this adapter: `true` or a handler. */
+    value: Value
+    /** The route's encapsulated instance: call a hand-off handler with it as `this`. */
+    fastify: FastifyInstance
+    log: FastifyBaseLogger
+    /** Answers `:status 200` with the extra headers (RFC 8441 §5: success is a 2xx, never a 101); once. */
+    respond(headers?: Record<string, string>): void
+    /** Replaces how `fastify.close()` closes this stream gracefully (default: `stream.close()`, RST_STREAM NO_ERROR). */
+    onServerClose(close: () => void): void
+    /** As `UpgradeContext.reportClose`. */
+    reportClose(): (details: Record<string, unknown>) => void
+  }
+
   export interface ServeOptions {
     /** Bytes the server reads before what the socket delivers. */
     head?: Buffer
@@ -241,12 +266,27 @@ declare namespace fastifyUpgrade {
       detect(bytes: Buffer): boolean | undefined
       serve(ctx: ConnectionContext): void
     }
-    /** Before the 101: return `false` to decline (the request is served as plain HTTP), throw an HTTP error to refuse. */
+    /**
+     * Before the 101: return `false` to decline (the request is served as plain HTTP), throw an
+     * HTTP error to refuse. For an extended CONNECT, `token` is its `:protocol`, the request carries
+     * `:method` and `:protocol` in its headers, and `false` refuses it with 501.
+     */
     check?(request: FastifyRequest, reply: FastifyReply, token: string): boolean | void
     /** Before a server-wide 101: return `false` to decline (the `OPTIONS *` gets 200 over HTTP/1.1). */
     checkServerWide?(request: IncomingMessage, fastify: FastifyInstance, token: string): boolean | void
     /** The connection already speaks this protocol, which satisfies `required`. */
     isActive?(request: FastifyRequest): boolean
+    /**
+     * RFC 8441: the `:protocol` of an HTTP/2 extended CONNECT this adapter takes (websocket:
+     * `'websocket'`), on routes that name it, served by `connect`. The plugin then announces
+     * SETTINGS_ENABLE_CONNECT_PROTOCOL on Fastify's HTTP/2 servers (and `http2Server()`s) once
+     * some route takes it. `check` runs first, with `token` the `:protocol`.
+     */
+    connectProtocol?: string
+    /** Takes an accepted extended CONNECT: must call `ctx.respond()` before writing on `ctx.stream`. */
+    connect?(ctx: StreamContext<Value>): void | Promise<void>
+    /** An HTTP/2 server of the adapter's own whose streams Fastify's routes serve (h2c): extended CONNECT is taken there too. */
+    http2Server?(): Http2Server | Http2SecureServer | undefined
     /** Takes over the connection: must call `ctx.switchProtocols()` before writing anything else. */
     switch(ctx: UpgradeContext<Value>): void | Promise<void>
     /**
@@ -350,6 +390,12 @@ declare namespace fastifyUpgrade {
     clientTracking?: boolean
     /** Skip UTF-8 validation of text messages (default false). */
     skipUTF8Validation?: boolean
+    /**
+     * Take WebSockets over HTTP/2 too (RFC 8441, default true): an extended CONNECT with
+     * `:protocol websocket` to a websocket route, on Fastify's `http2: true` servers and h2c
+     * sessions. `request.raw.httpVersion` is then `'2.0'`.
+     */
+    http2?: boolean
   }
 
   /** The object form of a `websocket` route value. */

@@ -54,3 +54,24 @@ app.get<{ Params: { room: string } }>('/room/:room', {
 expect(app.get).type.not.toBeCallableWith('/bad', { upgrade: { protocols: { websocket: true } } }, async () => '')
 expect(app.get).type.not.toBeCallableWith('/bad', { upgrade: { protocols: { websocket: { protocols: ['a'] } } } }, async () => '')
 expect(app.get).type.not.toBeCallableWith('/bad', { upgrade: { protocols: { websocket: { handler: (socket: WebSocket) => socket, maxPayload: 'big' } } } }, async () => '')
+
+// RFC 8441: on by default, off with `http2: false`; a stream hand-off is part of the public contract.
+expect(websocket({ http2: false })).type.not.toRaiseError()
+expect(websocket).type.not.toBeCallableWith({ http2: 'no' })
+expect(websocket().connectProtocol).type.toBe<string | undefined>()
+const streamAdapter: ProtocolAdapter = {
+  name: 'stream-echo',
+  tokens: ['stream-echo'],
+  continuation: false,
+  connectProtocol: 'stream-echo',
+  connect (ctx) {
+    expect(ctx.stream).type.toBe<import('node:http2').ServerHttp2Stream>()
+    expect(ctx.protocol).type.toBe<string>()
+    expect(ctx.request).type.toBe<FastifyRequest>()
+    ctx.respond({ 'x-answer': 'yes' })
+    ctx.onServerClose(() => { ctx.stream.close() })
+    ctx.reportClose()({ reason: 'done' })
+  },
+  switch () {}
+}
+expect(streamAdapter).type.toBeAssignableTo<ProtocolAdapter>()

@@ -120,6 +120,7 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
     tokens: ['h2c', 'HTTP/2', 'HTTP/2.0'],
     continuation: true,
     allRoutes,
+    http2Server: () => server,
     setup (fastify) {
       server = createServer({ settings }, (req, res) => {
         fastify.routing(req as unknown as IncomingMessage, res as unknown as ServerResponse)

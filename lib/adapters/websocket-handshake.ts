@@ -23,14 +23,17 @@ function originAllowed (allowed: NonNullable<WebSocketOptions['allowedOrigins']>
 }
 
 /**
- * Refuses, before any switch, what RFC 6455 §4.2.1 does not allow (W1: 400; W2: 426 naming the
+ * Refuses, before any switch, what RFC 6455 §4.2.1 (and RFC 8441 §5 over HTTP/2) does not allow (W1: 400; W2: 426 naming the
  * version) and browsers from origins not allowed (W4: 403). Runs in the route handler, after the hooks.
  */
 export function checkHandshake (request: FastifyRequest, reply: FastifyReply, allowedOrigins: WebSocketOptions['allowedOrigins']): void {
   const { headers } = request
   if (request.method !== 'GET') throw new FST_ERR_UPGRADE_BAD_REQUEST('A WebSocket handshake is a GET request')
+  // An extended CONNECT (RFC 8441 §5, marked by `:protocol`) has no key: HTTP/2 needs no proof that the server understood.
   const key = headers['sec-websocket-key']
-  if (typeof key !== 'string' || !KEY.test(key)) throw new FST_ERR_UPGRADE_BAD_REQUEST('Sec-WebSocket-Key must be 16 bytes in base64')
+  if (headers[':protocol'] === undefined && (typeof key !== 'string' || !KEY.test(key))) {
+    throw new FST_ERR_UPGRADE_BAD_REQUEST('Sec-WebSocket-Key must be 16 bytes in base64')
+  }
   const version = headers['sec-websocket-version']
   if (version === undefined) throw new FST_ERR_UPGRADE_BAD_REQUEST('Sec-WebSocket-Version is missing')
   if (version !== '13') {

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import type { UpgradeContext, UpgradeHandler, WebSocketAdapter, WebSocketOptions } from '../../types/index'
+import type { UpgradeContext, UpgradeHandler, WebSocketAdapter, WebSocketOptions, WebSocketRoute } from '../../types/index'
 import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_OPTIONS } from '../errors'
 import { checkHandshake, selectSubprotocol } from './websocket-handshake'
+import { answerOnStream } from './websocket-http2'
 import { routeProblem, toRoute } from './websocket-route'
 
 // A client message larger than this closes the connection with 1009 unless configured:
@@ -12,6 +14,8 @@ const GOING_AWAY = 1001
 const INTERNAL_ERROR = 1011
 const ABNORMAL = 1006
 const EMPTY = Buffer.alloc(0)
+// An extended CONNECT has no Sec-WebSocket-Key (RFC 8441 §5), but ws's handshake needs one; its Accept is never sent.
+const NO_KEY = 'AAAAAAAAAAAAAAAAAAAAAA=='
 
 /** The subprotocol chosen for one handshake, read back by ws's `handleProtocols`. */
 const kSubprotocol = Symbol('fastify-upgrade.websocket.subprotocol')
@@ -23,7 +27,7 @@ interface HandshakeView {
 }
 
 function checkOptions (options: WebSocketOptions): void {
-  const { maxPayload, allowedOrigins, handleProtocols, clientTracking } = options
+  const { maxPayload, allowedOrigins, handleProtocols, clientTracking, http2 } = options
   if (maxPayload !== undefined && !(Number.isSafeInteger(maxPayload) && maxPayload >= 0)) {
     throw new FST_ERR_UPGRADE_OPTIONS(`websocket maxPayload must be an integer ≥ 0, got ${String(maxPayload)}`)
   }
@@ -32,6 +36,9 @@ function checkOptions (options: WebSocketOptions): void {
   }
   if (clientTracking !== undefined && typeof clientTracking !== 'boolean') {
     throw new FST_ERR_UPGRADE_OPTIONS('websocket clientTracking must be a boolean')
+  }
+  if (http2 !== undefined && typeof http2 !== 'boolean') {
+    throw new FST_ERR_UPGRADE_OPTIONS('websocket http2 must be a boolean')
   }
   if (handleProtocols !== undefined && typeof handleProtocols !== 'function') {
     throw new FST_ERR_UPGRADE_OPTIONS('websocket handleProtocols must be a function')
@@ -48,12 +55,15 @@ function sentCode (error: Error): number {
   return symbol === undefined ? ABNORMAL : (error as unknown as Record<symbol, number>)[symbol]
 }
 
+/** What serving a WebSocket needs of its context: a switched connection's or an extended CONNECT's stream. */
+type ServeContext = Pick<UpgradeContext, 'request' | 'log' | 'fastify' | 'reportClose' | 'onServerClose'>
+
 /**
  * Runs the route's handler. The socket stays paused until the handler listens for messages or
  * settles, so an async handler that attaches its listeners late still gets the first messages.
  * A handler that throws or rejects closes its socket with 1011; the process goes on.
  */
-function serve (ctx: UpgradeContext, handler: UpgradeHandler<WebSocket>, socket: WebSocket, clients: Set<WebSocket> | undefined): void {
+function serve (ctx: ServeContext, handler: UpgradeHandler<WebSocket>, socket: WebSocket, clients: Set<WebSocket> | undefined): void {
   // The closures below live as long as the connection: they hold the URL, not the request (and
   // through it the whole handshake), which would double the memory an idle connection costs.
   const { log } = ctx
@@ -130,6 +140,21 @@ export function websocket (options: WebSocketOptions = {}): WebSocketAdapter {
     return server
   }
 
+  /**
+   * ws checks the handshake again and writes its answer: it sees `Upgrade: websocket` alone, since
+   * the client's list may name more protocols, and the subprotocol chosen here.
+   */
+  const handshake = (ctx: ServeContext & { value: unknown }, socket: Socket, headers: IncomingMessage['headers']): void => {
+    const route = toRoute(ctx.value as UpgradeHandler<WebSocket> | WebSocketRoute)
+    const view: HandshakeView = {
+      method: 'GET',
+      headers: { ...ctx.request.headers, upgrade: 'websocket', ...headers },
+      [kSubprotocol]: selectSubprotocol(ctx.request, route.protocols ?? [], handleProtocols)
+    }
+    serverFor(route.maxPayload ?? options.maxPayload ?? DEFAULT_MAX_PAYLOAD)
+      .handleUpgrade(view as unknown as IncomingMessage, socket, EMPTY, (websocket) => { serve(ctx, route.handler, websocket, tracked) })
+  }
+
   return {
     name: 'websocket',
     clients,
@@ -140,17 +165,14 @@ export function websocket (options: WebSocketOptions = {}): WebSocketAdapter {
       checkHandshake(request, reply, allowedOrigins)
     },
     switch (ctx) {
-      const route = toRoute(ctx.value)
-      // ws writes the 101 itself, always with `Upgrade: websocket` and `Connection: Upgrade` (S2),
-      // and checks the handshake again: it sees `Upgrade: websocket` alone, since the client's list
-      // may name more protocols. The bytes after the request are already back on the socket.
-      const view: HandshakeView = {
-        method: 'GET',
-        headers: { ...ctx.request.headers, upgrade: 'websocket' },
-        [kSubprotocol]: selectSubprotocol(ctx.request, route.protocols ?? [], handleProtocols)
-      }
-      serverFor(route.maxPayload ?? options.maxPayload ?? DEFAULT_MAX_PAYLOAD)
-        .handleUpgrade(view as unknown as IncomingMessage, ctx.socket, EMPTY, (socket) => { serve(ctx, route.handler, socket, tracked) })
+      // ws writes the 101 itself, always with `Upgrade: websocket` and `Connection: Upgrade` (S2).
+      // The bytes after the request are already back on the socket.
+      handshake(ctx, ctx.socket, {})
+    },
+    connectProtocol: options.http2 === false ? undefined : 'websocket',
+    connect (ctx) {
+      answerOnStream(ctx.stream, (headers) => { ctx.respond(headers) })
+      handshake(ctx, ctx.stream as unknown as Socket, { 'sec-websocket-key': NO_KEY })
     },
     async close () {
       await Promise.all([...servers.values()].map((server) => new Promise((resolve) => { server.close(resolve) })))
