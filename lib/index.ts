@@ -11,6 +11,7 @@ import { FST_ERR_UPGRADE_OPTIONS } from './errors'
 import { serveExtendedConnect } from './extended-connect'
 import { ForeignUpgrades } from './foreign-upgrades'
 import { decorateInjectWS, injectUpgrade } from './inject'
+import { clearIdleTimersOf } from './node/http2-session'
 import { ownShouldUpgrade } from './node/probe'
 import { keepOnNodePath, onUpgrade } from './node/upgrade-path'
 import { resolveOptions } from './options'
@@ -57,6 +58,7 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
   const attach = (target: Server): void => {
     keepOnNodePath(target, wants)
     sniffer.attach(target)
+    if (fastify.initialConfig.http2 === true) clearIdleTimersOf(target)
   }
   // Plugins registered before or after this one (@fastify/websocket) have added their listeners by now.
   fastify.addHook('onReady', async () => {

@@ -1,8 +1,11 @@
 import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
 import { connect, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import Fastify from 'fastify'
 import { test } from 'tap'
+import fastifyUpgrade from '../lib/index'
 import { PREFACE, SETTINGS, frame } from '../lib/adapters/h2c/frames'
 import { RawClient, listen } from './helpers'
 import { buildH2c, parseFrames, streamData } from './h2c-helpers'
@@ -65,4 +68,17 @@ test('closed h2c connections leave nothing on the heap (sessions are not kept un
   heapAfterGc()
   t.equal(sessions.length, 2 * (WARM_UP + CONNECTIONS), 'every request was served over HTTP/2')
   t.equal(sessions.filter((session) => session.deref() !== undefined).length, 0, 'no closed session is kept')
+})
+
+test('on Fastify\'s own http2: true server, closed sessions leave nothing on the heap either', async (t) => {
+  // Fastify gives each session an idle timer (http2SessionTimeout), which Node leaves armed when
+  // the session closes: without the plugin, about 2.4 KB per connection stay for 72 s.
+  const app = Fastify({ http2: true })
+  t.teardown(() => app.close())
+  await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket()] })
+  app.get('/', async () => 'ok')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const kept = await perConnection(async () => { await priorKnowledge(`http://127.0.0.1:${port}`) })
+  t.ok(kept < BOUND, `${kept.toFixed(0)} B per connection, bound ${BOUND}`)
 })

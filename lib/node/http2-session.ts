@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import type { Http2Session } from 'node:http2'
 
 /**
@@ -9,4 +10,14 @@ import type { Http2Session } from 'node:http2'
 export function clearIdleTimer (session: Http2Session): void {
   const timer = Object.getOwnPropertySymbols(session).find((symbol) => symbol.description === 'timeout') as symbol
   clearTimeout((session as unknown as Record<symbol, NodeJS.Timeout | undefined>)[timer])
+}
+
+/**
+ * Clears the idle timer of each session of `server` once it closes: Fastify's own HTTP/2 servers
+ * give every session one (`http2SessionTimeout`), and Node leaves it armed as above.
+ */
+export function clearIdleTimersOf (server: EventEmitter): void {
+  server.on('session', (session: Http2Session) => {
+    session.once('close', () => { clearIdleTimer(session) })
+  })
 }
