@@ -100,11 +100,20 @@ function start (kind) {
   const [execPath, execArgv] = pinned ? ['taskset', ['-c', SERVER_CPU, process.execPath, ...flags]] : [process.execPath, flags]
   const child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const answer = () => new Promise((resolve, reject) => {
-    child.once('message', resolve)
-    child.once('exit', (code) => { reject(new Error(`server ${kind} exited with ${code}`)) })
+    const exited = (code) => { reject(new Error(`server ${kind} exited with ${code}`)) }
+    child.once('exit', exited)
+    child.once('message', (message) => {
+      child.removeListener('exit', exited)
+      resolve(message)
+    })
   })
   return answer().then(({ port }) => ({
     port,
+    /** CPU time the server has used, in µs. */
+    async cpu () {
+      child.send('cpu')
+      return (await answer()).cpu
+    },
     async rss () {
       child.send('rss')
       return (await answer()).rss
@@ -129,6 +138,16 @@ async function withServers (kinds, body) {
 }
 
 /**
+ * One sample of a contender: its rate and, when it names its `server`, the server's CPU time per
+ * operation (µs), which other load on the machine moves much less than the rate.
+ */
+async function sample (contender, seconds) {
+  const before = await contender.server?.cpu()
+  const rate = await contender.measure(seconds)
+  return { rate, cpu: contender.server === undefined ? undefined : (await contender.server.cpu() - before) / (rate * seconds) }
+}
+
+/**
  * Measures every contender once per round, one at a time, after a warm-up round that is discarded
  * (JIT, connection pools, first GCs). Every other round runs in reverse order (A B, B A …), so that
  * no contender always runs right after another one's load.
@@ -139,9 +158,13 @@ async function alternate (contenders, rounds = ROUNDS, warmUp = true) {
   for (let round = 0; round < rounds; round++) {
     const order = [...contenders.keys()]
     if (round % 2 === 1) order.reverse()
-    for (const i of order) samples[i].push(await contenders[i].measure(SECONDS))
+    for (const i of order) samples[i].push(await sample(contenders[i], SECONDS))
   }
-  return contenders.map((contender, i) => ({ name: contender.name, samples: samples[i] }))
+  return contenders.map((contender, i) => ({
+    name: contender.name,
+    samples: samples[i].map((s) => s.rate),
+    cpu: contender.server === undefined ? undefined : samples[i].map((s) => s.cpu)
+  }))
 }
 
 /** HTTP/1.1 requests per second with autocannon; any error or non-2xx answer fails the run. */
@@ -218,8 +241,8 @@ const figures = [
     title: 'req/s, route without upgrade, plugin registered',
     unit: 'req/s',
     run: () => withServers(['upgrade', 'fastify'], (upgrade, fastify) => alternate([
-      { name: 'fastify-upgrade', measure: (s) => requests(upgrade.port, '/plain', s) },
-      { name: 'fastify', measure: (s) => requests(fastify.port, '/plain', s) }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => requests(upgrade.port, '/plain', s) },
+      { name: 'fastify', server: fastify, measure: (s) => requests(fastify.port, '/plain', s) }
     ]))
   },
   {
@@ -227,8 +250,8 @@ const figures = [
     title: 'req/s, plain GET to a route that has upgrade',
     unit: 'req/s',
     run: () => withServers(['upgrade', 'fastify'], (upgrade, fastify) => alternate([
-      { name: 'fastify-upgrade', measure: (s) => requests(upgrade.port, '/up', s) },
-      { name: 'fastify', measure: (s) => requests(fastify.port, '/up', s) }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s) },
+      { name: 'fastify', server: fastify, measure: (s) => requests(fastify.port, '/up', s) }
     ]))
   },
   {
@@ -236,9 +259,9 @@ const figures = [
     title: 'req/s, declined upgrade requests (Upgrade: example/1, served as HTTP)',
     unit: 'req/s',
     run: () => withServers(['upgrade', 'upgrade-path'], (upgrade, path) => alternate([
-      { name: 'declined', measure: (s) => requests(upgrade.port, '/up', s, UPGRADE_HEADERS) },
-      { name: 'declined, all on the upgrade path', measure: (s) => requests(path.port, '/up', s, UPGRADE_HEADERS) },
-      { name: 'plain', measure: (s) => requests(upgrade.port, '/up', s) }
+      { name: 'declined', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s, UPGRADE_HEADERS) },
+      { name: 'declined, all on the upgrade path', server: path, measure: (s) => requests(path.port, '/up', s, UPGRADE_HEADERS) },
+      { name: 'plain', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s) }
     ]))
   },
   {
@@ -246,10 +269,10 @@ const figures = [
     title: 'WebSocket handshakes/s, 50 concurrent',
     unit: 'handshakes/s',
     run: () => withServers(['upgrade-websocket', 'upgrade', 'fastify-websocket', 'ws'], (upgrade, both, fws, raw) => alternate([
-      { name: 'fastify-upgrade', measure: (s) => ws.handshakes(upgrade.port, '/up', 50, s) },
-      { name: 'fastify-upgrade + h2c', measure: (s) => ws.handshakes(both.port, '/up', 50, s) },
-      { name: '@fastify/websocket', measure: (s) => ws.handshakes(fws.port, '/up', 50, s) },
-      { name: 'ws', measure: (s) => ws.handshakes(raw.port, '/up', 50, s) }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => ws.handshakes(upgrade.port, '/up', 50, s) },
+      { name: 'fastify-upgrade + h2c', server: both, measure: (s) => ws.handshakes(both.port, '/up', 50, s) },
+      { name: '@fastify/websocket', server: fws, measure: (s) => ws.handshakes(fws.port, '/up', 50, s) },
+      { name: 'ws', server: raw, measure: (s) => ws.handshakes(raw.port, '/up', 50, s) }
     ]))
   },
   ...[64, 16384].map((size) => ({
@@ -257,8 +280,8 @@ const figures = [
     title: `WebSocket echo messages/s, ${size === 64 ? '64 B' : '16 KiB'}, 20 connections`,
     unit: 'messages/s',
     run: () => withServers(['upgrade', 'ws'], (upgrade, raw) => alternate([
-      { name: 'fastify-upgrade', measure: (s) => ws.echo(upgrade.port, '/up', size, 20, s) },
-      { name: 'ws', measure: (s) => ws.echo(raw.port, '/up', size, 20, s) }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => ws.echo(upgrade.port, '/up', size, 20, s) },
+      { name: 'ws', server: raw, measure: (s) => ws.echo(raw.port, '/up', size, 20, s) }
     ]))
   })),
   {
@@ -277,8 +300,8 @@ const figures = [
     title: 'HTTP/2 req/s over h2c prior knowledge (h2load, 10 connections × 10 streams)',
     unit: 'req/s',
     run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-      { name: 'fastify-upgrade', measure: (s) => h2load(upgrade.port, '/up', s) },
-      { name: 'fastify http2', measure: (s) => h2load(http2.port, '/up', s) }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => h2load(upgrade.port, '/up', s) },
+      { name: 'fastify http2', server: http2, measure: (s) => h2load(http2.port, '/up', s) }
     ]))
   },
   {
@@ -286,8 +309,8 @@ const figures = [
     title: 'HTTP/2 req/s over upgraded h2c connections (own client, 10 connections × 10 streams)',
     unit: 'req/s',
     run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-      { name: 'fastify-upgrade (upgraded)', measure: (s) => h2requests(upgrade.port, '/up', true, s) },
-      { name: 'fastify http2 (prior knowledge)', measure: (s) => h2requests(http2.port, '/up', false, s) }
+      { name: 'fastify-upgrade (upgraded)', server: upgrade, measure: (s) => h2requests(upgrade.port, '/up', true, s) },
+      { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s) => h2requests(http2.port, '/up', false, s) }
     ]))
   },
   {
@@ -295,9 +318,9 @@ const figures = [
     title: 'new connections/s, one request each: upgrade to h2c vs HTTP/1.1 and HTTP/2 prior knowledge',
     unit: 'connections/s',
     run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-      { name: 'h2c upgrade', measure: (s) => connectionRate(upgrade.port, '/up', 'upgrade', s) },
-      { name: 'HTTP/1.1', measure: (s) => connectionRate(upgrade.port, '/up', 'http1', s) },
-      { name: 'fastify http2 (prior knowledge)', measure: (s) => connectionRate(http2.port, '/up', 'prior', s) }
+      { name: 'h2c upgrade', server: upgrade, measure: (s) => connectionRate(upgrade.port, '/up', 'upgrade', s) },
+      { name: 'HTTP/1.1', server: upgrade, measure: (s) => connectionRate(upgrade.port, '/up', 'http1', s) },
+      { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s) => connectionRate(http2.port, '/up', 'prior', s) }
     ]))
   }
 ]
@@ -331,8 +354,15 @@ async function main () {
   for (const figure of figures) {
     if (only !== undefined && !only.includes(figure.id)) continue
     console.log(`\n${figure.title}`)
-    const contenders = (await figure.run()).map((contender) => ({ ...contender, ...summary(contender.samples) }))
-    for (const c of contenders) console.log(`  ${c.name.padEnd(34)} median ${format(c.median)} ${figure.unit} (IQR ${format(c.q1)} – ${format(c.q3)})`)
+    const contenders = (await figure.run()).map((contender) => ({
+      ...contender,
+      ...summary(contender.samples),
+      cpuPerOp: contender.cpu === undefined ? undefined : summary(contender.cpu)
+    }))
+    for (const c of contenders) {
+      const cpu = c.cpuPerOp === undefined ? '' : `; server CPU ${c.cpuPerOp.median.toFixed(1)} µs per op`
+      console.log(`  ${c.name.padEnd(34)} median ${format(c.median)} ${figure.unit} (IQR ${format(c.q1)} – ${format(c.q3)})${cpu}`)
+    }
     const ratios = TARGETS[figure.id].map((target) => {
       const of = contenders.find((c) => c.name === target.of)
       const to = contenders.find((c) => c.name === target.to)
@@ -340,8 +370,11 @@ async function main () {
       const values = of.samples.map((sample, round) => sample / to.samples[round])
       const ratio = { ...target, values, ...summary(values) }
       ratio.verdict = verdict(target, ratio)
+      // The same comparison by server CPU per operation (B's over A's: higher is better, as for rates).
+      if (of.cpu !== undefined && to.cpu !== undefined) ratio.byCpu = summary(of.cpu.map((cpu, round) => to.cpu[round] / cpu))
       const said = { met: ' (target met)', missed: ' (TARGET MISSED)', straddles: ' (range straddles the target)' }[ratio.verdict] ?? ''
-      console.log(`  ratio ${target.of} / ${target.to}: ${ratio.median.toFixed(3)} (IQR ${ratio.q1.toFixed(3)} – ${ratio.q3.toFixed(3)})${said}`)
+      const byCpu = ratio.byCpu === undefined ? '' : `; by server CPU per op ${ratio.byCpu.median.toFixed(3)} (IQR ${ratio.byCpu.q1.toFixed(3)} – ${ratio.byCpu.q3.toFixed(3)})`
+      console.log(`  ratio ${target.of} / ${target.to}: ${ratio.median.toFixed(3)} (IQR ${ratio.q1.toFixed(3)} – ${ratio.q3.toFixed(3)})${said}${byCpu}`)
       return ratio
     })
     results.push({ id: figure.id, title: figure.title, unit: figure.unit, lowerIsBetter: figure.lowerIsBetter === true, contenders, ratios })
