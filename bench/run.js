@@ -222,15 +222,53 @@ function connectionRate (port, path, how, seconds) {
 }
 
 /** Server RSS per open idle WebSocket: a fresh server per sample, measured after a GC. */
-function idleMemory (kind) {
+function idleMemory (kind, count = IDLE_SOCKETS) {
   return withServers([kind], async (server) => {
     const before = await server.rss()
-    const sockets = await ws.hold(server.port, '/up', IDLE_SOCKETS, 100)
+    const sockets = await ws.hold(server.port, '/up', count, 100)
     await new Promise((resolve) => setTimeout(resolve, 500))
     const after = await server.rss()
     for (const socket of sockets) socket.destroy()
-    return (after - before) / IDLE_SOCKETS
+    return (after - before) / count
   })
+}
+
+const GROWTH_CLIENTS = [1, 50, 500]
+const GROWTH_SOCKETS = [1000, 10000, 50000]
+
+/**
+ * How cost grows with load (issue 13, item 3), fastify-upgrade against raw ws: handshake latency
+ * (p50, p99) at rising concurrency, after a warm-up, and RSS per idle WebSocket at rising counts,
+ * as far as the descriptor limit allows (each side holds one per connection).
+ */
+async function growth () {
+  // The plugin with its WebSocket adapter alone, as in the handshakes figure.
+  const kinds = { 'fastify-upgrade': 'upgrade-websocket', ws: 'ws' }
+  const rows = []
+  await withServers(Object.values(kinds), async (...servers) => {
+    for (const clients of GROWTH_CLIENTS) {
+      const times = {}
+      for (const [i, name] of Object.keys(kinds).entries()) {
+        await ws.latencies(servers[i].port, '/up', clients, WARM_UP_SECONDS)
+        times[name] = (await ws.latencies(servers[i].port, '/up', clients, SECONDS)).sort((a, b) => a - b)
+      }
+      for (const p of [0.5, 0.99]) {
+        rows.push({ what: `handshake latency p${p * 100}, ${clients} concurrent`, unit: 'ms', values: Object.fromEntries(Object.entries(times).map(([name, sorted]) => [name, quantile(sorted, p)])) })
+      }
+    }
+  })
+  const limit = Number(spawnSync('sh', ['-c', 'ulimit -n']).stdout)
+  for (const count of GROWTH_SOCKETS) {
+    if (count + 1000 > limit) {
+      console.log(`  RSS at ${count} idle WebSockets skipped: ulimit -n is ${limit}`)
+      continue
+    }
+    const values = {}
+    for (const [name, kind] of Object.entries(kinds)) values[name] = await idleMemory(kind, count)
+    rows.push({ what: `RSS per idle WebSocket, ${count.toLocaleString('en')} open`, unit: 'bytes', values })
+  }
+  for (const row of rows) console.log(`  ${row.what}: ${Object.entries(row.values).map(([name, value]) => `${name} ${format(value)}`).join(', ')}`)
+  return rows
 }
 
 const UPGRADE_HEADERS = { connection: 'upgrade', upgrade: 'example/1' }
@@ -379,6 +417,11 @@ async function main () {
     })
     results.push({ id: figure.id, title: figure.title, unit: figure.unit, lowerIsBetter: figure.lowerIsBetter === true, contenders, ratios })
   }
+  let grown
+  if (only === undefined || only.includes('growth')) {
+    console.log('\nHow cost grows')
+    grown = await growth()
+  }
   const run = {
     date: new Date().toISOString(),
     node: process.version,
@@ -389,7 +432,8 @@ async function main () {
     rounds: ROUNDS,
     seconds: SECONDS,
     durationSeconds: Math.round((Date.now() - started) / 1000),
-    figures: results
+    figures: results,
+    growth: grown
   }
   if (only !== undefined) {
     console.log('\n--only: results.json and BENCHMARKS.md left as they were')
