@@ -4,7 +4,6 @@ interface Entry {
   close: () => void
   /** The name of the adapter the connection was upgraded to, `undefined` while it is not. */
   protocol: string | undefined
-  onSocketClose: () => void
 }
 
 function doNothing (): void {}
@@ -23,10 +22,17 @@ export class ConnectionRegistry {
   private readonly entries = new Map<Socket, Entry>()
   private closing = false
   private onEmpty: (() => void) | undefined
+  /**
+   * One `'close'` listener for every tracked socket (Node calls it with the socket as `this`):
+   * nothing per connection for it to keep, and `close` fires once, so no `once` wrapper either.
+   */
+  private readonly onSocketClose: (this: Socket) => void
 
   /** `protocols`: the adapter names counted from 0. */
   constructor (protocols: Iterable<string> = []) {
     this.counts = new Map([...protocols].map((name) => [name, 0]))
+    const registry = this
+    this.onSocketClose = function onSocketClose () { registry.untrack(this) }
   }
 
   /**
@@ -36,15 +42,9 @@ export class ConnectionRegistry {
   track (socket: Socket, close: () => void = doNothing, protocol?: string): void {
     if (socket.destroyed) return
     const previous = this.entries.get(socket)
-    let onSocketClose
-    if (previous === undefined) {
-      onSocketClose = () => { this.untrack(socket) }
-      socket.once('close', onSocketClose)
-    } else {
-      onSocketClose = previous.onSocketClose
-      this.count(previous.protocol, -1)
-    }
-    this.entries.set(socket, { close, protocol, onSocketClose })
+    if (previous === undefined) socket.on('close', this.onSocketClose)
+    else this.count(previous.protocol, -1)
+    this.entries.set(socket, { close, protocol })
     this.count(protocol, 1)
     if (this.closing) close()
   }
@@ -53,7 +53,7 @@ export class ConnectionRegistry {
     const entry = this.entries.get(socket)
     if (entry === undefined) return
     this.entries.delete(socket)
-    socket.removeListener('close', entry.onSocketClose)
+    socket.removeListener('close', this.onSocketClose)
     this.count(entry.protocol, -1)
     if (this.entries.size === 0 && this.onEmpty !== undefined) this.onEmpty()
   }
