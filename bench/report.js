@@ -1,7 +1,8 @@
 'use strict'
 
-// Writes BENCHMARKS.md and bench/chart.svg from a run (bench/results.json). The findings below the
-// table come from bench/notes.md, written by hand. `node bench/report.js` redraws from the last run.
+// Writes BENCHMARKS.md and bench/chart.svg from the runs in bench/results.json (one per Node line,
+// the newest line first: the headline). The findings below the tables come from bench/notes.md,
+// written by hand. `node bench/report.js` redraws from the last runs.
 const { readFileSync, writeFileSync } = require('node:fs')
 const { join } = require('node:path')
 
@@ -9,32 +10,31 @@ const ROOT = join(__dirname, '..')
 
 const format = (n, unit) => unit === 'bytes' ? `${(n / 1024).toFixed(1)} KiB` : n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2)
 const escape = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+const range = (r, digits) => `${r.q1.toFixed(digits)} – ${r.q3.toFixed(digits)}`
 
 function targetText (ratio) {
   if (ratio.report) return 'report'
   return ratio.min !== undefined ? `≥ ${ratio.min}` : `≤ ${ratio.max}`
 }
 
-function verdict (ratio) {
-  if (ratio.met === null) return '—'
-  return ratio.met ? 'met' : '**missed**'
-}
+const VERDICTS = { met: 'met', missed: '**missed**', straddles: 'IQR straddles it' }
+const COLOURS = { met: '#2e7d32', missed: '#c62828', straddles: '#ef8f00' }
 
-/** One bar per ratio, with its target as a line: green met, red missed, grey reported only. */
+/** One bar per ratio (its median) with its interquartile range and its target as a line. */
 function chart (run) {
   const rows = run.figures.flatMap((figure) => figure.ratios.map((ratio) => ({ figure, ratio })))
   const labelWidth = 470
   const barWidth = 360
   const rowHeight = 30
   const top = 40
-  const scale = Math.max(1.5, ...rows.map(({ ratio }) => ratio.value)) * 1.05
+  const scale = Math.max(1.5, ...rows.map(({ ratio }) => ratio.q3)) * 1.05
   const x = (value) => labelWidth + (value / scale) * barWidth
   const height = top + rows.length * rowHeight + 30
   const width = labelWidth + barWidth + 80
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">fastify-upgrade / contender (median ratio; line: target) — ${escape(run.date.slice(0, 10))}, Node ${escape(run.node)}, ${run.cpus} CPUs, ${run.mode}</text>`
+    `<text x="10" y="20" font-size="14" font-weight="bold">fastify-upgrade / contender (median of paired rounds, IQR; line: target) — ${escape(run.date.slice(0, 10))}, Node ${escape(run.node)}, ${run.mode}</text>`
   ]
   for (const tick of [0, 0.5, 1, 1.5, 2, 2.5, 3].filter((t) => t <= scale)) {
     parts.push(`<line x1="${x(tick)}" y1="${top - 6}" x2="${x(tick)}" y2="${height - 24}" stroke="#ddd"/>`,
@@ -42,11 +42,11 @@ function chart (run) {
   }
   rows.forEach(({ figure, ratio }, i) => {
     const y = top + i * rowHeight
-    const colour = ratio.met === null ? '#999' : ratio.met ? '#2e7d32' : '#c62828'
     const label = `${figure.title.split(' (')[0]}: ${ratio.of} / ${ratio.to}`
     parts.push(`<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escape(label.length > 78 ? label.slice(0, 77) + '…' : label)}</text>`,
-      `<rect x="${labelWidth}" y="${y + 4}" width="${x(ratio.value) - labelWidth}" height="16" fill="${colour}"/>`,
-      `<text x="${x(ratio.value) + 4}" y="${y + 16}">${ratio.value.toFixed(2)}</text>`)
+      `<rect x="${labelWidth}" y="${y + 4}" width="${x(ratio.median) - labelWidth}" height="16" fill="${COLOURS[ratio.verdict] ?? '#999'}"/>`,
+      `<line x1="${x(ratio.q1)}" y1="${y + 12}" x2="${x(ratio.q3)}" y2="${y + 12}" stroke="#000"/>`,
+      `<text x="${x(Math.max(ratio.median, ratio.q3)) + 4}" y="${y + 16}">${ratio.median.toFixed(2)}</text>`)
     const target = ratio.min ?? ratio.max
     if (target !== undefined) parts.push(`<line x1="${x(target)}" y1="${y + 1}" x2="${x(target)}" y2="${y + 23}" stroke="#000" stroke-width="2"/>`)
   })
@@ -56,48 +56,63 @@ function chart (run) {
 
 function table (run) {
   const lines = [
-    '| figure | contender | median | min – max | ratio | target | |',
-    '| --- | --- | ---: | ---: | ---: | --- | --- |'
+    '| figure | contender | median | IQR | server CPU per op | ratio (median of rounds) | ratio IQR | target | | ratio by server CPU per op (IQR) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |'
   ]
   for (const figure of run.figures) {
     figure.contenders.forEach((c, i) => {
-      const ratio = figure.ratios.find((r) => r.of === c.name)
-      const cells = ratio === undefined
-        ? ['', '', '']
-        : [figure.ratios.filter((r) => r.of === c.name).map((r) => `${r.value.toFixed(3)} vs ${r.to}`).join('<br>'),
-            figure.ratios.filter((r) => r.of === c.name).map(targetText).join('<br>'),
-            figure.ratios.filter((r) => r.of === c.name).map(verdict).join('<br>')]
+      const own = figure.ratios.filter((r) => r.of === c.name)
+      const cells = [own.map((r) => `${r.median.toFixed(3)} vs ${r.to}`), own.map((r) => range(r, 3)), own.map(targetText), own.map((r) => VERDICTS[r.verdict] ?? '—'),
+        own.map((r) => r.byCpu === undefined ? '' : `${r.byCpu.median.toFixed(3)} (${range(r.byCpu, 3)})`)]
+      const cpu = c.cpuPerOp === undefined ? '' : `${c.cpuPerOp.median.toFixed(1)} µs`
       const unit = figure.title.includes(figure.unit) ? [] : [figure.unit]
       if (figure.lowerIsBetter) unit.push('lower is better')
       lines.push(`| ${i === 0 ? `${figure.title}${unit.length > 0 ? ` (${unit.join(', ')})` : ''}` : ''} | ${c.name} | ` +
-        `${format(c.median, figure.unit)} | ${format(c.min, figure.unit)} – ${format(c.max, figure.unit)} | ${cells.join(' | ')} |`)
+        `${format(c.median, figure.unit)} | ${format(c.q1, figure.unit)} – ${format(c.q3, figure.unit)} | ${cpu} | ${cells.map((cell) => cell.join('<br>')).join(' | ')} |`)
     })
   }
   return lines.join('\n')
 }
 
-/** The widest (max − min) / median of any contender, and its median over all: how noisy the run was. */
-function spread (run) {
-  const spreads = run.figures.flatMap((figure) => figure.contenders.map((c) => (c.max - c.min) / c.median)).sort((a, b) => a - b)
-  const percent = (x) => `${Math.round(x * 100)}%`
-  return `spread (max − min) / median per contender: ${percent(spreads[spreads.length >> 1])} typical, ${percent(spreads[spreads.length - 1])} at worst`
+/** How cost grows with load: one row per measure, fastify-upgrade and raw ws side by side. */
+function growthTable (rows) {
+  const names = Object.keys(rows[0].values)
+  return [
+    `| how cost grows (lower is better) | ${names.join(' | ')} | ${names.join(' / ')} |`,
+    `| --- | ${names.map(() => '---:').join(' | ')} | ---: |`,
+    ...rows.map((row) => {
+      const values = names.map((name) => row.values[name])
+      const cells = values.map((value) => row.unit === 'ms' ? `${value.toFixed(2)} ms` : format(value, row.unit))
+      return `| ${row.what} | ${cells.join(' | ')} | ${(values[0] / values[1]).toFixed(2)} |`
+    })
+  ].join('\n')
 }
 
-function report (run) {
-  writeFileSync(join(__dirname, 'chart.svg'), chart(run))
+function section (run) {
+  return `## Node ${run.node}
+
+Run of ${run.date.slice(0, 16).replace('T', ' ')} UTC: ${run.cpus} CPUs (${run.cpu}), ${run.pinned ? `servers on CPU ${run.pinned.servers}, load generator on CPU ${run.pinned.load}` : 'not pinned to CPUs'},
+${run.mode} mode: a discarded warm-up round, then ${run.rounds} rounds of ${run.seconds} s per contender; ${run.durationSeconds} s in all.
+
+${table(run)}
+${run.growth === undefined ? '' : `\n${growthTable(run.growth)}\n`}`
+}
+
+function report ({ runs }) {
+  writeFileSync(join(__dirname, 'chart.svg'), chart(runs[0]))
   const notes = readFileSync(join(__dirname, 'notes.md'), 'utf8')
   const page = `# Benchmarks
 
-Generated by \`npm run bench\` (bench/run.js, bench/report.js) from [bench/results.json](bench/results.json).
-Run of ${run.date.slice(0, 16).replace('T', ' ')} UTC: Node ${run.node}, ${run.cpus} CPUs (${run.cpu}), ${run.mode} mode,
-${run.rounds} rounds per contender of ${run.seconds.http} s (HTTP/1.1 rows) or ${run.seconds.other} s (others), alternated
-(A B, B A, A B …), all on loopback, load generator and servers sharing the CPUs; ${run.durationSeconds} s in all.
-Ratios compare medians; min – max shows how noisy each contender was across its rounds (${spread(run)}).
+Generated by \`npm run bench\` (Node 26) and \`npm run bench -- --node 20\` (bench/run.js, bench/report.js) into
+[bench/results.json](bench/results.json), one run per Node line, the newest first. A ratio is taken within each round
+(both contenders measured back to back under the same conditions) and given as the median over the rounds with its
+interquartile range (IQR); a target counts as met or missed only when the whole IQR is on one side of it. The last
+column compares the servers' own CPU time per operation the same way (B's over A's, so that higher is better, as for
+rates): other load on the machine moves it less than the rates, which helps tell where a rate ratio is noise.
 
-![fastify-upgrade / contender, median ratios against their targets](bench/chart.svg)
+![fastify-upgrade / contender, median paired ratios against their targets](bench/chart.svg)
 
-${table(run)}
-
+${runs.map(section).join('\n')}
 ${notes}`
   writeFileSync(join(ROOT, 'BENCHMARKS.md'), page)
 }

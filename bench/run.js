@@ -1,10 +1,15 @@
 'use strict'
 
-// `npm run bench [-- --quick] [-- --only=<figure id>,…]`: every comparison side by side, contenders
-// alternated round by round, servers in their own processes; writes bench/results.json, then
-// BENCHMARKS.md and bench/chart.svg (bench/report.js). BENCH_PROF=1 runs the servers with --cpu-prof.
-const { execFile, fork } = require('node:child_process')
-const { writeFileSync } = require('node:fs')
+// `npm run bench [-- --node <line>] [--quick] [--only=<figure id>,…]`: every comparison side by side,
+// on Node 26 unless `--node` names another line (the binaries scripts/node-line.sh installs). The
+// servers run pinned to one CPU and this runner, the load generator, to the other (`taskset`); one
+// server is under load at a time. Each figure starts with a warm-up round that is discarded, then
+// measures its contenders round by round; a ratio is taken within each round (A and B under the
+// same conditions) and reported as the median of the rounds with its interquartile range. Writes
+// this line's run into bench/results.json, then BENCHMARKS.md and bench/chart.svg (bench/report.js).
+// BENCH_PROF=1 runs the servers with --cpu-prof (profiles in bench/profiles/).
+const { execFile, fork, spawn, spawnSync } = require('node:child_process')
+const { existsSync, readFileSync, writeFileSync } = require('node:fs')
 const os = require('node:os')
 const { join } = require('node:path')
 const { promisify } = require('node:util')
@@ -13,25 +18,103 @@ const { Connection } = require('./h2-client')
 const { report } = require('./report')
 const ws = require('./ws-client')
 
+const option = (name) => {
+  const at = process.argv.findIndex((arg) => arg === name || arg.startsWith(`${name}=`))
+  if (at === -1) return undefined
+  return process.argv[at].includes('=') ? process.argv[at].slice(name.length + 1) : process.argv[at + 1]
+}
 const quick = process.argv.includes('--quick')
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice(7).split(',')
-// Full: 5 rounds of 5 s per contender for the HTTP/1.1 rows, 4 s elsewhere.
-const ROUNDS = quick ? 2 : 5
-const SECONDS = quick ? 2 : 4
-const HTTP_SECONDS = quick ? 1.5 : 5
+const only = option('--only')?.split(',')
+const ROUNDS = quick ? 3 : 7
+const SECONDS = quick ? 1 : 3
+const WARM_UP_SECONDS = 1
 const IDLE_SOCKETS = quick ? 1000 : 5000
 const RSS_ROUNDS = quick ? 1 : 3
+const SERVER_CPU = '0'
+const LOAD_CPU = '1'
+
+/**
+ * The targets of issue 13, by figure: `of / to` must reach `min` (or stay under `max`); `report`
+ * rows have none. Of the rows the issue does not name, a route without `upgrade` takes the target
+ * of a route with it, and the 16 KiB echo keeps the one it had.
+ */
+const TARGETS = {
+  plain: [{ of: 'fastify-upgrade', to: 'fastify', min: 0.99 }],
+  'upgrade-route': [{ of: 'fastify-upgrade', to: 'fastify', min: 0.99 }],
+  declined: [
+    { of: 'declined', to: 'plain', min: 0.9 },
+    { of: 'declined, all on the upgrade path', to: 'plain', report: true }
+  ],
+  handshakes: [
+    { of: 'fastify-upgrade', to: '@fastify/websocket', min: 1.1 },
+    { of: 'fastify-upgrade', to: 'ws', min: 0.95 },
+    { of: 'fastify-upgrade + h2c', to: 'fastify-upgrade', report: true }
+  ],
+  'echo-64': [{ of: 'fastify-upgrade', to: 'ws', min: 0.98 }],
+  'echo-16384': [{ of: 'fastify-upgrade', to: 'ws', min: 0.97 }],
+  'idle-rss': [{ of: 'fastify-upgrade', to: 'ws', max: 1.03 }],
+  'h2-prior': [{ of: 'fastify-upgrade', to: 'fastify http2', min: 1 }],
+  'h2-upgraded': [{ of: 'fastify-upgrade (upgraded)', to: 'fastify http2 (prior knowledge)', min: 0.97 }],
+  'h2c-connections': [
+    { of: 'h2c upgrade', to: 'HTTP/1.1', report: true },
+    { of: 'h2c upgrade', to: 'fastify http2 (prior knowledge)', min: 0.9 }
+  ]
+}
+
+/** Why the processes cannot be pinned, or `undefined` when they can. */
+function cannotPin () {
+  if (os.availableParallelism() < 2) return `${os.availableParallelism()} CPU available`
+  const probe = spawnSync('taskset', ['-c', SERVER_CPU, 'true'])
+  if (probe.error !== undefined) return 'taskset (util-linux) not found'
+  if (probe.status !== 0) return `taskset failed: ${probe.stderr.toString().trim()}`
+  return undefined
+}
+
+/**
+ * Runs this script again as the load generator: with the Node binary of the line asked for (26
+ * by default), pinned to its CPU. The servers it starts run with the same binary.
+ */
+function relaunch () {
+  const line = option('--node') ?? '26'
+  const installed = join(process.env.NODE_LINES_CACHE ?? join(os.homedir(), '.cache', 'nodes'), line, 'node_modules', '.bin', 'node')
+  let node = process.execPath
+  if (process.versions.node.split('.')[0] !== line) {
+    if (existsSync(installed)) node = installed
+    else console.log(`Node ${line} is not installed at ${installed} (scripts/node-line.sh ${line} installs it): running on ${process.version}`)
+  }
+  const whyNot = cannotPin()
+  if (whyNot !== undefined) console.log(`Not pinning servers and load generator to CPUs: ${whyNot}`)
+  const [command, args] = whyNot === undefined ? ['taskset', ['-c', LOAD_CPU, node]] : [node, []]
+  const child = spawn(command, [...args, __filename, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_NODE: node, BENCH_PINNED: whyNot === undefined ? '1' : '' }
+  })
+  child.on('exit', (code, signal) => { process.exitCode = code ?? (signal === null ? 1 : 128) })
+}
+
+const pinned = process.env.BENCH_PINNED === '1'
 
 function start (kind) {
-  const execArgv = ['--expose-gc']
-  if (process.env.BENCH_PROF) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'profiles')}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
-  const child = fork(join(__dirname, 'server.js'), [kind], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const flags = ['--expose-gc']
+  if (process.env.BENCH_PROF) flags.push('--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'profiles')}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
+  // fork() runs `execPath ...execArgv server.js kind`: with taskset, that is `taskset -c 0 node ...`.
+  const [execPath, execArgv] = pinned ? ['taskset', ['-c', SERVER_CPU, process.execPath, ...flags]] : [process.execPath, flags]
+  const child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const answer = () => new Promise((resolve, reject) => {
-    child.once('message', resolve)
-    child.once('exit', (code) => { reject(new Error(`server ${kind} exited with ${code}`)) })
+    const exited = (code) => { reject(new Error(`server ${kind} exited with ${code}`)) }
+    child.once('exit', exited)
+    child.once('message', (message) => {
+      child.removeListener('exit', exited)
+      resolve(message)
+    })
   })
   return answer().then(({ port }) => ({
     port,
+    /** CPU time the server has used, in µs. */
+    async cpu () {
+      child.send('cpu')
+      return (await answer()).cpu
+    },
     async rss () {
       child.send('rss')
       return (await answer()).rss
@@ -56,32 +139,47 @@ async function withServers (kinds, body) {
 }
 
 /**
- * Each round measures every contender once, so noise hits all of them alike; every other round in
- * reverse order (A B, B A, A B …), so that no contender always runs first, right after a warm-up or
- * another contender's load.
+ * One sample of a contender: its rate and, when it names its `server`, the server's CPU time per
+ * operation (µs), which other load on the machine moves much less than the rate.
  */
-async function alternate (contenders, rounds = ROUNDS) {
+async function sample (contender, seconds) {
+  const before = await contender.server?.cpu()
+  const rate = await contender.measure(seconds)
+  return { rate, cpu: contender.server === undefined ? undefined : (await contender.server.cpu() - before) / (rate * seconds) }
+}
+
+/**
+ * Measures every contender once per round, one at a time, after a warm-up round that is discarded
+ * (JIT, connection pools, first GCs). Every other round runs in reverse order (A B, B A …), so that
+ * no contender always runs right after another one's load.
+ */
+async function alternate (contenders, rounds = ROUNDS, warmUp = true) {
+  if (warmUp) for (const contender of contenders) await contender.measure(WARM_UP_SECONDS)
   const samples = contenders.map(() => [])
   for (let round = 0; round < rounds; round++) {
     const order = [...contenders.keys()]
     if (round % 2 === 1) order.reverse()
-    for (const i of order) samples[i].push(await contenders[i].measure())
+    for (const i of order) samples[i].push(await sample(contenders[i], SECONDS))
   }
-  return contenders.map((contender, i) => ({ name: contender.name, samples: samples[i] }))
+  return contenders.map((contender, i) => ({
+    name: contender.name,
+    samples: samples[i].map((s) => s.rate),
+    cpu: contender.server === undefined ? undefined : samples[i].map((s) => s.cpu)
+  }))
 }
 
 /** HTTP/1.1 requests per second with autocannon; any error or non-2xx answer fails the run. */
-async function requests (port, path, headers = {}) {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers, connections: 50, duration: HTTP_SECONDS })
+async function requests (port, path, seconds, headers = {}) {
+  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers, connections: 50, duration: seconds })
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
     throw new Error(`autocannon ${path}: ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts`)
   }
-  return result.requests.total / (result.duration)
+  return result.requests.total / result.duration
 }
 
 /** h2load over prior knowledge, 10 connections × 10 streams. */
-async function h2load (port, path) {
-  const { stdout } = await promisify(execFile)('h2load', ['-c', '10', '-m', '10', '-D', String(SECONDS), `http://127.0.0.1:${port}${path}`])
+async function h2load (port, path, seconds) {
+  const { stdout } = await promisify(execFile)('h2load', ['-c', '10', '-m', '10', '-D', String(seconds), `http://127.0.0.1:${port}${path}`])
   const rate = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(stdout)
   const failed = /requests: .* (\d+) failed, (\d+) errored/.exec(stdout)
   if (rate === null || failed === null || failed[1] !== '0' || failed[2] !== '0') throw new Error(`h2load: ${stdout}`)
@@ -89,10 +187,10 @@ async function h2load (port, path) {
 }
 
 /** HTTP/2 GETs per second from our own client, 10 connections × 10 streams, opened by upgrade or prior knowledge. */
-async function h2requests (port, path, upgrade) {
+async function h2requests (port, path, upgrade, seconds) {
   const connections = Array.from({ length: 10 }, () => new Connection(port, path, upgrade))
   await Promise.all(connections.map((connection) => connection.open))
-  const rate = await ws.loop(100, SECONDS, (() => {
+  const rate = await ws.loop(100, seconds, (() => {
     let next = 0
     return () => connections[next++ % connections.length].get()
   })())
@@ -100,12 +198,16 @@ async function h2requests (port, path, upgrade) {
   return rate
 }
 
-/** New connections per second, 20 at a time: each makes one request (h2c: by upgrade) and closes. */
-function connectionRate (port, path, h2c) {
-  return ws.loop(20, SECONDS, async () => {
-    if (h2c) {
-      const connection = new Connection(port, path, true)
+/**
+ * New connections per second, 20 at a time: each makes one request and closes. `how`: 'http1',
+ * 'upgrade' (h2c, the answer on stream 1) or 'prior' (HTTP/2 prior knowledge, one GET).
+ */
+function connectionRate (port, path, how, seconds) {
+  return ws.loop(20, seconds, async () => {
+    if (how !== 'http1') {
+      const connection = new Connection(port, path, how === 'upgrade')
       await connection.open
+      if (how === 'prior') await connection.get()
       connection.close()
       return
     }
@@ -121,15 +223,53 @@ function connectionRate (port, path, h2c) {
 }
 
 /** Server RSS per open idle WebSocket: a fresh server per sample, measured after a GC. */
-function idleMemory (kind) {
+function idleMemory (kind, count = IDLE_SOCKETS) {
   return withServers([kind], async (server) => {
     const before = await server.rss()
-    const sockets = await ws.hold(server.port, '/up', IDLE_SOCKETS, 100)
+    const sockets = await ws.hold(server.port, '/up', count, 100)
     await new Promise((resolve) => setTimeout(resolve, 500))
     const after = await server.rss()
     for (const socket of sockets) socket.destroy()
-    return (after - before) / IDLE_SOCKETS
+    return (after - before) / count
   })
+}
+
+const GROWTH_CLIENTS = [1, 50, 500]
+const GROWTH_SOCKETS = [1000, 10000, 50000]
+
+/**
+ * How cost grows with load (issue 13, item 3), fastify-upgrade against raw ws: handshake latency
+ * (p50, p99) at rising concurrency, after a warm-up, and RSS per idle WebSocket at rising counts,
+ * as far as the descriptor limit allows (each side holds one per connection).
+ */
+async function growth () {
+  // The plugin with its WebSocket adapter alone, as in the handshakes figure.
+  const kinds = { 'fastify-upgrade': 'upgrade-websocket', ws: 'ws' }
+  const rows = []
+  await withServers(Object.values(kinds), async (...servers) => {
+    for (const clients of GROWTH_CLIENTS) {
+      const times = {}
+      for (const [i, name] of Object.keys(kinds).entries()) {
+        await ws.latencies(servers[i].port, '/up', clients, WARM_UP_SECONDS)
+        times[name] = (await ws.latencies(servers[i].port, '/up', clients, SECONDS)).sort((a, b) => a - b)
+      }
+      for (const p of [0.5, 0.99]) {
+        rows.push({ what: `handshake latency p${p * 100}, ${clients} concurrent`, unit: 'ms', values: Object.fromEntries(Object.entries(times).map(([name, sorted]) => [name, quantile(sorted, p)])) })
+      }
+    }
+  })
+  const limit = Number(spawnSync('sh', ['-c', 'ulimit -n']).stdout)
+  for (const count of GROWTH_SOCKETS) {
+    if (count + 1000 > limit) {
+      console.log(`  RSS at ${count} idle WebSockets skipped: ulimit -n is ${limit}`)
+      continue
+    }
+    const values = {}
+    for (const [name, kind] of Object.entries(kinds)) values[name] = await idleMemory(kind, count)
+    rows.push({ what: `RSS per idle WebSocket, ${count.toLocaleString('en')} open`, unit: 'bytes', values })
+  }
+  for (const row of rows) console.log(`  ${row.what}: ${Object.entries(row.values).map(([name, value]) => `${name} ${format(value)}`).join(', ')}`)
+  return rows
 }
 
 const UPGRADE_HEADERS = { connection: 'upgrade', upgrade: 'example/1' }
@@ -139,60 +279,48 @@ const figures = [
     id: 'plain',
     title: 'req/s, route without upgrade, plugin registered',
     unit: 'req/s',
-    targets: [{ of: 'fastify-upgrade', to: 'fastify', min: 0.97 }],
     run: () => withServers(['upgrade', 'fastify'], (upgrade, fastify) => alternate([
-      { name: 'fastify-upgrade', measure: () => requests(upgrade.port, '/plain') },
-      { name: 'fastify', measure: () => requests(fastify.port, '/plain') }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => requests(upgrade.port, '/plain', s) },
+      { name: 'fastify', server: fastify, measure: (s) => requests(fastify.port, '/plain', s) }
     ]))
   },
   {
     id: 'upgrade-route',
     title: 'req/s, plain GET to a route that has upgrade',
     unit: 'req/s',
-    targets: [{ of: 'fastify-upgrade', to: 'fastify', min: 0.97 }],
     run: () => withServers(['upgrade', 'fastify'], (upgrade, fastify) => alternate([
-      { name: 'fastify-upgrade', measure: () => requests(upgrade.port, '/up') },
-      { name: 'fastify', measure: () => requests(fastify.port, '/up') }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s) },
+      { name: 'fastify', server: fastify, measure: (s) => requests(fastify.port, '/up', s) }
     ]))
   },
   {
     id: 'declined',
     title: 'req/s, declined upgrade requests (Upgrade: example/1, served as HTTP)',
     unit: 'req/s',
-    targets: [
-      { of: 'declined', to: 'plain', report: true },
-      { of: 'declined, all on the upgrade path', to: 'plain', report: true }
-    ],
     run: () => withServers(['upgrade', 'upgrade-path'], (upgrade, path) => alternate([
-      { name: 'declined', measure: () => requests(upgrade.port, '/up', UPGRADE_HEADERS) },
-      { name: 'declined, all on the upgrade path', measure: () => requests(path.port, '/up', UPGRADE_HEADERS) },
-      { name: 'plain', measure: () => requests(upgrade.port, '/up') }
+      { name: 'declined', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s, UPGRADE_HEADERS) },
+      { name: 'declined, all on the upgrade path', server: path, measure: (s) => requests(path.port, '/up', s, UPGRADE_HEADERS) },
+      { name: 'plain', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s) }
     ]))
   },
   {
     id: 'handshakes',
     title: 'WebSocket handshakes/s, 50 concurrent',
     unit: 'handshakes/s',
-    targets: [
-      { of: 'fastify-upgrade', to: '@fastify/websocket', min: 1 },
-      { of: 'fastify-upgrade', to: 'ws', min: 0.85 },
-      { of: 'fastify-upgrade + h2c', to: 'fastify-upgrade', report: true }
-    ],
     run: () => withServers(['upgrade-websocket', 'upgrade', 'fastify-websocket', 'ws'], (upgrade, both, fws, raw) => alternate([
-      { name: 'fastify-upgrade', measure: () => ws.handshakes(upgrade.port, '/up', 50, SECONDS) },
-      { name: 'fastify-upgrade + h2c', measure: () => ws.handshakes(both.port, '/up', 50, SECONDS) },
-      { name: '@fastify/websocket', measure: () => ws.handshakes(fws.port, '/up', 50, SECONDS) },
-      { name: 'ws', measure: () => ws.handshakes(raw.port, '/up', 50, SECONDS) }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => ws.handshakes(upgrade.port, '/up', 50, s) },
+      { name: 'fastify-upgrade + h2c', server: both, measure: (s) => ws.handshakes(both.port, '/up', 50, s) },
+      { name: '@fastify/websocket', server: fws, measure: (s) => ws.handshakes(fws.port, '/up', 50, s) },
+      { name: 'ws', server: raw, measure: (s) => ws.handshakes(raw.port, '/up', 50, s) }
     ]))
   },
   ...[64, 16384].map((size) => ({
     id: `echo-${size}`,
     title: `WebSocket echo messages/s, ${size === 64 ? '64 B' : '16 KiB'}, 20 connections`,
     unit: 'messages/s',
-    targets: [{ of: 'fastify-upgrade', to: 'ws', min: 0.97 }],
     run: () => withServers(['upgrade', 'ws'], (upgrade, raw) => alternate([
-      { name: 'fastify-upgrade', measure: () => ws.echo(upgrade.port, '/up', size, 20, SECONDS) },
-      { name: 'ws', measure: () => ws.echo(raw.port, '/up', size, 20, SECONDS) }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => ws.echo(upgrade.port, '/up', size, 20, s) },
+      { name: 'ws', server: raw, measure: (s) => ws.echo(raw.port, '/up', size, 20, s) }
     ]))
   })),
   {
@@ -200,92 +328,133 @@ const figures = [
     title: `server RSS per idle WebSocket, ${IDLE_SOCKETS} open`,
     unit: 'bytes',
     lowerIsBetter: true,
-    targets: [{ of: 'fastify-upgrade', to: 'ws', max: 1.1 }],
+    // A fresh server per sample, measured after a full GC: nothing to warm up.
     run: () => alternate([
       { name: 'fastify-upgrade', measure: () => idleMemory('upgrade') },
       { name: 'ws', measure: () => idleMemory('ws') }
-    ], RSS_ROUNDS)
+    ], RSS_ROUNDS, false)
   },
   {
     id: 'h2-prior',
     title: 'HTTP/2 req/s over h2c prior knowledge (h2load, 10 connections × 10 streams)',
     unit: 'req/s',
-    targets: [{ of: 'fastify-upgrade', to: 'fastify http2', min: 0.9 }],
     run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-      { name: 'fastify-upgrade', measure: () => h2load(upgrade.port, '/up') },
-      { name: 'fastify http2', measure: () => h2load(http2.port, '/up') }
+      { name: 'fastify-upgrade', server: upgrade, measure: (s) => h2load(upgrade.port, '/up', s) },
+      { name: 'fastify http2', server: http2, measure: (s) => h2load(http2.port, '/up', s) }
     ]))
   },
   {
     id: 'h2-upgraded',
     title: 'HTTP/2 req/s over upgraded h2c connections (own client, 10 connections × 10 streams)',
     unit: 'req/s',
-    targets: [{ of: 'fastify-upgrade (upgraded)', to: 'fastify http2 (prior knowledge)', min: 0.9 }],
     run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-      { name: 'fastify-upgrade (upgraded)', measure: () => h2requests(upgrade.port, '/up', true) },
-      { name: 'fastify http2 (prior knowledge)', measure: () => h2requests(http2.port, '/up', false) }
+      { name: 'fastify-upgrade (upgraded)', server: upgrade, measure: (s) => h2requests(upgrade.port, '/up', true, s) },
+      { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s) => h2requests(http2.port, '/up', false, s) }
     ]))
   },
   {
     id: 'h2c-connections',
-    title: 'new connections/s, one request each: upgrade to h2c vs HTTP/1.1',
+    title: 'new connections/s, one request each: upgrade to h2c vs HTTP/1.1 and HTTP/2 prior knowledge',
     unit: 'connections/s',
-    targets: [{ of: 'h2c upgrade', to: 'HTTP/1.1', report: true }],
-    run: () => withServers(['upgrade'], (upgrade) => alternate([
-      { name: 'h2c upgrade', measure: () => connectionRate(upgrade.port, '/up', true) },
-      { name: 'HTTP/1.1', measure: () => connectionRate(upgrade.port, '/up', false) }
+    run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
+      { name: 'h2c upgrade', server: upgrade, measure: (s) => connectionRate(upgrade.port, '/up', 'upgrade', s) },
+      { name: 'HTTP/1.1', server: upgrade, measure: (s) => connectionRate(upgrade.port, '/up', 'http1', s) },
+      { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s) => connectionRate(http2.port, '/up', 'prior', s) }
     ]))
   }
 ]
 
-function summary (samples) {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  const median = sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-  return { median, min: sorted[0], max: sorted[sorted.length - 1] }
+/** Linear interpolation between the closest ranks. */
+function quantile (sorted, p) {
+  const at = (sorted.length - 1) * p
+  const below = Math.floor(at)
+  return sorted[below] + (sorted[Math.min(below + 1, sorted.length - 1)] - sorted[below]) * (at - below)
+}
+
+/** Median and interquartile range. */
+function summary (values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return { median: quantile(sorted, 0.5), q1: quantile(sorted, 0.25), q3: quantile(sorted, 0.75) }
+}
+
+/** met / missed when the whole interquartile range is on one side of the target, else straddles; null: reported only. */
+function verdict (target, { q1, q3 }) {
+  if (target.report) return null
+  if (target.min !== undefined) return q1 >= target.min ? 'met' : q3 < target.min ? 'missed' : 'straddles'
+  return q3 <= target.max ? 'met' : q1 > target.max ? 'missed' : 'straddles'
 }
 
 const format = (n) => n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2)
 
 async function main () {
   const started = Date.now()
+  console.log(`Node ${process.version}, ${quick ? 'quick' : 'full'} mode; ${pinned ? `servers on CPU ${SERVER_CPU}, load generator on CPU ${LOAD_CPU}` : 'not pinned'}`)
   const results = []
   for (const figure of figures) {
     if (only !== undefined && !only.includes(figure.id)) continue
     console.log(`\n${figure.title}`)
-    const contenders = (await figure.run()).map((contender) => ({ ...contender, ...summary(contender.samples) }))
-    for (const c of contenders) console.log(`  ${c.name.padEnd(34)} median ${format(c.median)} ${figure.unit} (min ${format(c.min)}, max ${format(c.max)})`)
-    const ratios = figure.targets.map((target) => {
+    const contenders = (await figure.run()).map((contender) => ({
+      ...contender,
+      ...summary(contender.samples),
+      cpuPerOp: contender.cpu === undefined ? undefined : summary(contender.cpu)
+    }))
+    for (const c of contenders) {
+      const cpu = c.cpuPerOp === undefined ? '' : `; server CPU ${c.cpuPerOp.median.toFixed(1)} µs per op`
+      console.log(`  ${c.name.padEnd(34)} median ${format(c.median)} ${figure.unit} (IQR ${format(c.q1)} – ${format(c.q3)})${cpu}`)
+    }
+    const ratios = TARGETS[figure.id].map((target) => {
       const of = contenders.find((c) => c.name === target.of)
       const to = contenders.find((c) => c.name === target.to)
-      const value = of.median / to.median
-      const met = target.report ? null : target.min !== undefined ? value >= target.min : value <= target.max
-      console.log(`  ratio ${target.of} / ${target.to}: ${value.toFixed(3)}${met === null ? '' : met ? ' (target met)' : ' (TARGET MISSED)'}`)
-      return { ...target, value, met }
+      // Paired: each round's A over the same round's B.
+      const values = of.samples.map((sample, round) => sample / to.samples[round])
+      const ratio = { ...target, values, ...summary(values) }
+      ratio.verdict = verdict(target, ratio)
+      // The same comparison by server CPU per operation (B's over A's: higher is better, as for rates).
+      if (of.cpu !== undefined && to.cpu !== undefined) ratio.byCpu = summary(of.cpu.map((cpu, round) => to.cpu[round] / cpu))
+      const said = { met: ' (target met)', missed: ' (TARGET MISSED)', straddles: ' (range straddles the target)' }[ratio.verdict] ?? ''
+      const byCpu = ratio.byCpu === undefined ? '' : `; by server CPU per op ${ratio.byCpu.median.toFixed(3)} (IQR ${ratio.byCpu.q1.toFixed(3)} – ${ratio.byCpu.q3.toFixed(3)})`
+      console.log(`  ratio ${target.of} / ${target.to}: ${ratio.median.toFixed(3)} (IQR ${ratio.q1.toFixed(3)} – ${ratio.q3.toFixed(3)})${said}${byCpu}`)
+      return ratio
     })
     results.push({ id: figure.id, title: figure.title, unit: figure.unit, lowerIsBetter: figure.lowerIsBetter === true, contenders, ratios })
+  }
+  let grown
+  if (only === undefined || only.includes('growth')) {
+    console.log('\nHow cost grows')
+    grown = await growth()
   }
   const run = {
     date: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model,
+    pinned: pinned ? { servers: SERVER_CPU, load: LOAD_CPU } : false,
     mode: quick ? 'quick' : 'full',
     rounds: ROUNDS,
-    seconds: { http: HTTP_SECONDS, other: SECONDS },
+    seconds: SECONDS,
     durationSeconds: Math.round((Date.now() - started) / 1000),
-    figures: results
+    figures: results,
+    growth: grown
   }
   if (only !== undefined) {
     console.log('\n--only: results.json and BENCHMARKS.md left as they were')
     return
   }
-  writeFileSync(join(__dirname, 'results.json'), JSON.stringify(run, null, 2) + '\n')
-  report(run)
+  // One run per Node line; this one replaces the line's previous run.
+  const file = join(__dirname, 'results.json')
+  const line = (version) => version.split('.')[0]
+  const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).runs ?? [] : []
+  const runs = [...previous.filter((other) => line(other.node) !== line(run.node)), run].sort((a, b) => line(b.node).localeCompare(line(a.node), 'en', { numeric: true }))
+  writeFileSync(file, JSON.stringify({ runs }, null, 2) + '\n')
+  report({ runs })
   console.log(`\n${run.durationSeconds} s; wrote bench/results.json, bench/chart.svg, BENCHMARKS.md`)
 }
 
-main().catch((error) => {
-  console.error(error)
-  process.exitCode = 1
-})
+if (process.env.BENCH_NODE === undefined) {
+  relaunch()
+} else {
+  main().catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+}

@@ -8,6 +8,8 @@ const { WebSocketServer } = require('ws')
 const fastifyUpgrade = require('..')
 
 const BODY = { hello: 'world' }
+// Every WebSocket contender alike: open sockets tracked (as `clients`), no permessage-deflate.
+const WS_OPTIONS = { clientTracking: true, perMessageDeflate: false }
 const hello = async () => BODY
 
 /** Echoes every message, as every contender does. */
@@ -27,7 +29,7 @@ const kinds = {
   // The plugin with the WebSocket and h2c adapters: /plain has no `upgrade`, /up has.
   async upgrade () {
     const app = Fastify()
-    await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket(), fastifyUpgrade.h2c()] })
+    await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket(WS_OPTIONS), fastifyUpgrade.h2c()] })
     app.get('/plain', hello)
     app.get('/up', { upgrade: { protocols: { websocket: echo, h2c: true } } }, hello)
     return app
@@ -46,14 +48,14 @@ const kinds = {
   // The plugin with the WebSocket adapter alone, as an app that replaces @fastify/websocket has it.
   async 'upgrade-websocket' () {
     const app = Fastify()
-    await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket()] })
+    await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.websocket(WS_OPTIONS)] })
     app.get('/up', { upgrade: { protocols: { websocket: echo } } }, hello)
     return app
   },
 
   async 'fastify-websocket' () {
     const app = Fastify()
-    await app.register(require('@fastify/websocket'))
+    await app.register(require('@fastify/websocket'), { options: WS_OPTIONS })
     app.get('/up', { websocket: true }, echo)
     return app
   },
@@ -67,7 +69,7 @@ const kinds = {
 
   // No Fastify: Node's http server and ws's handleUpgrade, as ws's README shows.
   async ws () {
-    const wss = new WebSocketServer({ noServer: true })
+    const wss = new WebSocketServer({ noServer: true, ...WS_OPTIONS })
     const server = http.createServer((req, res) => { res.end(JSON.stringify(BODY)) })
     server.on('upgrade', (req, socket, head) => {
       wss.handleUpgrade(req, socket, head, echo)

@@ -77,6 +77,18 @@ function handshakes (port, path, concurrency, seconds) {
   })
 }
 
+/** Handshake times in ms: `concurrency` clients each opening and dropping WebSockets for `seconds`. */
+async function latencies (port, path, concurrency, seconds) {
+  const times = []
+  await loop(concurrency, seconds, async () => {
+    const start = performance.now()
+    const socket = await handshake(port, path)
+    times.push(performance.now() - start)
+    socket.destroy()
+  })
+  return times
+}
+
 /** Opens `count` WebSockets, `concurrency` at a time, and resolves with the open sockets. */
 async function hold (port, path, count, concurrency) {
   const sockets = []
@@ -116,4 +128,4 @@ async function echo (port, path, size, connections, seconds) {
   return rate
 }
 
-module.exports = { connect, echo, handshake, handshakes, hold, loop }
+module.exports = { connect, echo, handshake, handshakes, hold, latencies, loop }

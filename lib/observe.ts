@@ -46,7 +46,8 @@ export class UpgradedConnection {
   private readonly protocol: string
   private readonly route: string
   private readonly log: FastifyBaseLogger | undefined
-  private details: Record<string, unknown> = {}
+  /** What the adapter reported, once it did. */
+  private details: Record<string, unknown> | undefined
   /** The socket's close, and each adapter report still to come. */
   private waits = 1
   private duration = 0
@@ -61,7 +62,8 @@ export class UpgradedConnection {
     this.log = log
     log?.info({ adapter, protocol, route }, 'connection upgraded')
     if (upgradeChannel.hasSubscribers) upgradeChannel.publish({ request, socket, adapter, protocol, route })
-    socket.once('close', () => {
+    // 'close' fires once: no `once` wrapper to keep for the life of the connection.
+    socket.on('close', () => {
       this.duration = performance.now() - this.start
       // Counted on the connection itself: a TLS layer's counts would leave out its own records.
       this.bytesRead = (socket as Partial<Socket>).bytesRead
@@ -77,7 +79,7 @@ export class UpgradedConnection {
     return (details) => {
       if (given) return
       given = true
-      Object.assign(this.details, details)
+      this.details = { ...this.details, ...details }
       this.settle()
     }
   }
@@ -86,7 +88,7 @@ export class UpgradedConnection {
     if (--this.waits > 0) return
     const { log, adapter, protocol, route, duration, bytesRead, bytesWritten, details } = this
     if (log === undefined && !closeChannel.hasSubscribers) return
-    const closed = { adapter, protocol, route, duration, bytesRead, bytesWritten, details }
+    const closed = { adapter, protocol, route, duration, bytesRead, bytesWritten, details: details ?? {} }
     log?.info(closed, 'upgraded connection closed')
     if (closeChannel.hasSubscribers) closeChannel.publish({ socket: this.socket, ...closed })
   }

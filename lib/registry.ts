@@ -6,7 +6,6 @@ interface Entry {
   protocol: string | undefined
   /** An HTTP/2 stream that carries a protocol (RFC 8441), inside a connection closed after it. */
   stream: boolean
-  onSocketClose: () => void
 }
 
 function doNothing (): void {}
@@ -28,10 +27,17 @@ export class ConnectionRegistry {
   /** Streams open now. */
   private streams = 0
   private onStreamsClosed: (() => void) | undefined
+  /**
+   * One `'close'` listener for every tracked socket or stream (Node calls it with the emitter as
+   * `this`): nothing per connection for it to keep, and `close` fires once, so no `once` wrapper either.
+   */
+  private readonly onSocketClose: (this: Duplex) => void
 
   /** `protocols`: the adapter names counted from 0. */
   constructor (protocols: Iterable<string> = []) {
     this.counts = new Map([...protocols].map((name) => [name, 0]))
+    const registry = this
+    this.onSocketClose = function onSocketClose () { registry.untrack(this) }
   }
 
   /**
@@ -41,16 +47,13 @@ export class ConnectionRegistry {
   track (socket: Duplex, close: () => void = doNothing, protocol?: string, stream = false): void {
     if (socket.destroyed) return
     const previous = this.entries.get(socket)
-    let onSocketClose
     if (previous === undefined) {
-      onSocketClose = () => { this.untrack(socket) }
-      socket.once('close', onSocketClose)
+      socket.on('close', this.onSocketClose)
+      if (stream) this.streams++
     } else {
-      onSocketClose = previous.onSocketClose
       this.count(previous.protocol, -1)
     }
-    if (stream && previous === undefined) this.streams++
-    this.entries.set(socket, { close, protocol, stream, onSocketClose })
+    this.entries.set(socket, { close, protocol, stream })
     this.count(protocol, 1)
     if (this.closing) close()
   }
@@ -59,7 +62,7 @@ export class ConnectionRegistry {
     const entry = this.entries.get(socket)
     if (entry === undefined) return
     this.entries.delete(socket)
-    socket.removeListener('close', entry.onSocketClose)
+    socket.removeListener('close', this.onSocketClose)
     this.count(entry.protocol, -1)
     if (entry.stream && --this.streams === 0) this.onStreamsClosed?.()
     if (this.entries.size === 0 && this.onEmpty !== undefined) this.onEmpty()

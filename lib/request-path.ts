@@ -13,27 +13,50 @@ const NONE: Offer[] = []
 
 type FlaggedRequest = IncomingMessage & { [kOffers]?: Offer[] }
 
-/** The client's `Upgrade` list, parsed once per request; empty when Upgrade does not count (U2, U3). */
-function offersOf (req: FlaggedRequest): Offer[] {
-  let offers = req[kOffers]
-  if (offers === undefined) {
-    const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor === 1
-    offers = http11 && hasConnectionOption(req.headers.connection, 'upgrade') ? parseUpgrade(req.headers.upgrade) : NONE
-    req[kOffers] = offers
+/**
+ * Whether an `Upgrade` value can name one of `keys` at all: it holds one of their names (before any
+ * "/version"), in any case. Much cheaper than parsing it, on the path of every request that cannot.
+ */
+function mentions (upgrade: string, keys: Set<string>): boolean {
+  const lower = upgrade.toLowerCase()
+  for (const key of keys) {
+    const slash = key.indexOf('/')
+    if (lower.includes(slash === -1 ? key : key.slice(0, slash))) return true
   }
-  return offers
+  return false
+}
+
+/** The client's `Upgrade` list, when it can name one of `keys`; empty when Upgrade does not count (U2, U3). */
+function offersOf (req: IncomingMessage, keys: Set<string>): Offer[] {
+  const { connection, upgrade } = req.headers
+  const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor === 1
+  return http11 && hasConnectionOption(connection, 'upgrade') && upgrade !== undefined && mentions(upgrade, keys) ? parseUpgrade(upgrade) : NONE
 }
 
 /**
  * The offers of a request that might switch, or none: it names a protocol an adapter speaks, to
  * a route that upgrades or as `OPTIONS *` (T5), and it is no HEAD (U12).
  */
-export function switchOffers (upgrader: Upgrader, req: IncomingMessage): Offer[] {
+function findOffers (upgrader: Upgrader, req: IncomingMessage): Offer[] {
   if (req.method === 'HEAD') return NONE
-  const offers = offersOf(req)
   const { keys, serverWide } = upgrader.settings
+  const offers = offersOf(req, keys)
   if (req.url === '*') return req.method === 'OPTIONS' && offers.some((offer) => serverWide.has(offer.key)) ? offers : NONE
   return offers.some((offer) => keys.has(offer.key)) && upgrader.routes.has(req.url as string) ? offers : NONE
+}
+
+/**
+ * `findOffers`, asked twice of a request that switches where Node asks `shouldUpgradeCallback`
+ * (then in its `'upgrade'` event): the answer is kept on such a request only, since a property
+ * added to every request Node flags would give those that stay on Node's path a shape of their own.
+ */
+export function switchOffers (upgrader: Upgrader, req: FlaggedRequest): Offer[] {
+  const known = req[kOffers]
+  /* c8 ignore next: Node asks on some lines only */
+  if (known !== undefined) return known
+  const offers = findOffers(upgrader, req)
+  if (offers.length > 0) req[kOffers] = offers
+  return offers
 }
 
 function begin (upgrader: Upgrader, socket: Socket, request: ExchangeRequest, offers: Offer[]): void {

@@ -3,6 +3,8 @@ import type { Socket } from 'node:net'
 import { ownShouldUpgrade, type ShouldUpgrade } from './probe'
 import { hasBody } from './upgrade-request'
 
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1')
+
 /**
  * Whether nothing follows the head of `req` in the bytes Node's parser is reading now. Node ≥ 22.21
  * drops those bytes (a pipelined request) when a request flagged as an upgrade stays on its
@@ -12,7 +14,7 @@ function nothingFollows (req: IncomingMessage): boolean {
   if (hasBody(req.headers)) return false
   const bytes = (req.socket as Socket & { parser: { getCurrentBuffer: () => Buffer } }).parser.getCurrentBuffer()
   // The first end of a head in these bytes must be this request's, at their very end.
-  const end = bytes.indexOf('\r\n\r\n')
+  const end = bytes.indexOf(HEAD_END)
   return end !== -1 && end + 4 === bytes.length
 }
 
