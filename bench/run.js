@@ -15,6 +15,7 @@ const { join } = require('node:path')
 const { promisify } = require('node:util')
 const autocannon = require('autocannon')
 const { Connection } = require('./h2-client')
+const h2ws = require('./h2-websocket')
 const { report } = require('./report')
 const ws = require('./ws-client')
 
@@ -55,6 +56,8 @@ const TARGETS = {
   'idle-rss': [{ of: 'fastify-upgrade', to: 'ws', max: 1.03 }],
   'h2-prior': [{ of: 'fastify-upgrade', to: 'fastify http2', min: 1 }],
   'h2-upgraded': [{ of: 'fastify-upgrade (upgraded)', to: 'fastify http2 (prior knowledge)', min: 0.97 }],
+  'ws-h2-echo': [{ of: 'HTTP/2 streams', to: 'HTTP/1.1 connections', report: true }],
+  'ws-h2-handshakes': [{ of: 'one HTTP/2 connection', to: 'new HTTP/1.1 connections', report: true }],
   'h2c-connections': [
     { of: 'h2c upgrade', to: 'HTTP/1.1', report: true },
     { of: 'h2c upgrade', to: 'fastify http2 (prior knowledge)', min: 0.9 }
@@ -323,6 +326,24 @@ const figures = [
       { name: 'ws', server: raw, measure: (s) => ws.echo(raw.port, '/up', size, 20, s) }
     ]))
   })),
+  {
+    id: 'ws-h2-echo',
+    title: 'WebSocket echo messages/s, 64 B, 20 WebSockets: streams of one HTTP/2 connection (RFC 8441) vs HTTP/1.1 connections',
+    unit: 'messages/s',
+    run: () => withServers(['upgrade'], (upgrade) => alternate([
+      { name: 'HTTP/2 streams', server: upgrade, measure: (s) => h2ws.echo(upgrade.port, '/up', 64, 20, s) },
+      { name: 'HTTP/1.1 connections', server: upgrade, measure: (s) => ws.echo(upgrade.port, '/up', 64, 20, s) }
+    ]))
+  },
+  {
+    id: 'ws-h2-handshakes',
+    title: 'WebSocket handshakes/s, 50 concurrent: streams of one HTTP/2 connection (RFC 8441) vs new HTTP/1.1 connections',
+    unit: 'handshakes/s',
+    run: () => withServers(['upgrade'], (upgrade) => alternate([
+      { name: 'one HTTP/2 connection', server: upgrade, measure: (s) => h2ws.handshakes(upgrade.port, '/up', 50, s) },
+      { name: 'new HTTP/1.1 connections', server: upgrade, measure: (s) => ws.handshakes(upgrade.port, '/up', 50, s) }
+    ]))
+  },
   {
     id: 'idle-rss',
     title: `server RSS per idle WebSocket, ${IDLE_SOCKETS} open`,
