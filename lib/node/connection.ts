@@ -7,7 +7,7 @@ import { Server as TlsServer } from 'node:tls'
 const EMPTY = Buffer.alloc(0)
 
 interface HttpServer extends EventEmitter {
-  /** Unset on an HTTP/2 server, whose HTTP/1.1 connections (allowHTTP1) Node serves with no keep-alive timeout. */
+  /** Unset on an HTTP/2 server before Node 24, whose HTTP/1.1 connections (allowHTTP1) Node serves with no keep-alive timeout. */
   keepAliveTimeout?: number
   timeout: number
 }
@@ -93,6 +93,7 @@ export function handBack (socket: Socket, leftover: Buffer, firstRequest: () => 
   // Node's own error listener comes back with the new parser, and answers parse errors with 400.
   unguardErrors(socket)
   serve(server, socket, leftover)
+  /* c8 ignore next: HTTP/2 servers have a keepAliveTimeout from Node 24 on, none before */
   socket.setTimeout(server.keepAliveTimeout ?? server.timeout)
   socket.prependOnceListener('data', () => {
     firstRequest()
