@@ -8,6 +8,8 @@ export interface Settings {
   adapters: Map<string, ProtocolAdapter>
   /** The comparison keys of every adapter's tokens. */
   keys: Set<string>
+  /** Their protocol names (before any "/version"): an `Upgrade` value that holds none cannot switch. */
+  names: string[]
   /** Adapters that accept an upgrade of `OPTIONS *`, by token key. */
   serverWide: Map<string, ServerWideAdapter>
   /** Adapters that take an HTTP/2 extended CONNECT (RFC 8441), by `:protocol` in lower case. */
@@ -72,6 +74,7 @@ export function resolveOptions (options: FastifyUpgradeOptions): Settings {
   return {
     adapters,
     keys,
+    names: [...new Set([...keys].map((key) => key.split('/', 1)[0]))],
     serverWide,
     connect,
     allRoutes: options.protocols.filter((adapter) => adapter.allRoutes === true),

@@ -14,23 +14,20 @@ const NONE: Offer[] = []
 type FlaggedRequest = IncomingMessage & { [kOffers]?: Offer[] }
 
 /**
- * Whether an `Upgrade` value can name one of `keys` at all: it holds one of their names (before any
- * "/version"), in any case. Much cheaper than parsing it, on the path of every request that cannot.
+ * Whether an `Upgrade` value can name an adapter's protocol at all: it holds one of their `names`,
+ * in any case. Much cheaper than parsing it, on the path of every request that cannot.
  */
-function mentions (upgrade: string, keys: Set<string>): boolean {
+function mentions (upgrade: string, names: string[]): boolean {
   const lower = upgrade.toLowerCase()
-  for (const key of keys) {
-    const slash = key.indexOf('/')
-    if (lower.includes(slash === -1 ? key : key.slice(0, slash))) return true
-  }
+  for (const name of names) if (lower.includes(name)) return true
   return false
 }
 
-/** The client's `Upgrade` list, when it can name one of `keys`; empty when Upgrade does not count (U2, U3). */
-function offersOf (req: IncomingMessage, keys: Set<string>): Offer[] {
+/** The client's `Upgrade` list, when it can name an adapter's protocol; empty when Upgrade does not count (U2, U3). */
+function offersOf (req: IncomingMessage, names: string[]): Offer[] {
   const { connection, upgrade } = req.headers
   const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor === 1
-  return http11 && hasConnectionOption(connection, 'upgrade') && upgrade !== undefined && mentions(upgrade, keys) ? parseUpgrade(upgrade) : NONE
+  return http11 && hasConnectionOption(connection, 'upgrade') && upgrade !== undefined && mentions(upgrade, names) ? parseUpgrade(upgrade) : NONE
 }
 
 /**
@@ -39,8 +36,8 @@ function offersOf (req: IncomingMessage, keys: Set<string>): Offer[] {
  */
 function findOffers (upgrader: Upgrader, req: IncomingMessage): Offer[] {
   if (req.method === 'HEAD') return NONE
-  const { keys, serverWide } = upgrader.settings
-  const offers = offersOf(req, keys)
+  const { keys, names, serverWide } = upgrader.settings
+  const offers = offersOf(req, names)
   if (req.url === '*') return req.method === 'OPTIONS' && offers.some((offer) => serverWide.has(offer.key)) ? offers : NONE
   return offers.some((offer) => keys.has(offer.key)) && upgrader.routes.has(req.url as string) ? offers : NONE
 }

@@ -51,7 +51,7 @@ async function perConnection (open: () => Promise<void>): Promise<number> {
   return (heapAfterGc() - before) / CONNECTIONS
 }
 
-test('closed h2c connections leave nothing on the heap (sessions are not kept until sessionTimeout)', async (t) => {
+test('S5: closed h2c connections leave nothing on the heap (sessions are not kept until sessionTimeout)', async (t) => {
   const app = await buildH2c(t)
   const sessions: Array<WeakRef<ServerHttp2Session>> = []
   app.get('/', { upgrade: { protocols: { h2c: true } } }, async (request) => {

@@ -19,7 +19,7 @@ async function closedInTime (closed: Promise<unknown>): Promise<boolean> {
   return inTime
 }
 
-test('a session whose stream stalls gets GOAWAY after sessionTimeout, and is closed one sessionTimeout later', async (t) => {
+test('S5: a session whose stream stalls gets GOAWAY after sessionTimeout, and is closed one sessionTimeout later', async (t) => {
   const app = await buildH2c(t, { sessionTimeout: SESSION_TIMEOUT })
   app.post('/upload', async (request) => request.body)
   const port = await listen(app)
@@ -75,7 +75,7 @@ async function goawayAndHold (t: Parameters<typeof buildH2c>[0], sessionTimeout:
   return { c, server, serverClosed, port }
 }
 
-test('a client that keeps its side open after GOAWAY: the server destroys its socket sessionTimeout after its FIN', async (t) => {
+test('S5: a client that keeps its side open after GOAWAY: the server destroys its socket sessionTimeout after its FIN', async (t) => {
   const { serverClosed } = await goawayAndHold(t, SESSION_TIMEOUT)
   t.ok(await closedInTime(serverClosed), `closed within ${DEADLINE} ms`)
 })
