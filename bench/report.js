@@ -98,7 +98,7 @@ ${table(run)}
 ${run.growth === undefined ? '' : `\n${growthTable(run.growth)}\n`}`
 }
 
-const KB = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`
+const KB = (bytes) => format(bytes, 'bytes')
 const MB = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`
 
 /** The "Soak" section, from the runs of `npm run soak` in bench/soak.json (scripts/soak.js); none before the first. */
