@@ -8,7 +8,7 @@
 // same conditions) and reported as the median of the rounds with its interquartile range. Writes
 // this line's run into bench/results.json, then BENCHMARKS.md and bench/chart.svg (bench/report.js).
 // BENCH_PROF=1 runs the servers with --cpu-prof (profiles in bench/profiles/).
-const { execFile, fork, spawn, spawnSync } = require('node:child_process')
+const { execFile, spawn, spawnSync } = require('node:child_process')
 const { existsSync, readFileSync, writeFileSync } = require('node:fs')
 const os = require('node:os')
 const { join } = require('node:path')
@@ -17,6 +17,8 @@ const autocannon = require('autocannon')
 const { Connection } = require('./h2-client')
 const h2ws = require('./h2-websocket')
 const { report } = require('./report')
+const { LOAD_CPU, SERVER_CPU, cannotPin, start: startServer } = require('./server-process')
+const { quantile, summary } = require('./stats')
 const ws = require('./ws-client')
 
 const option = (name) => {
@@ -31,8 +33,6 @@ const SECONDS = quick ? 1 : 3
 const WARM_UP_SECONDS = 1
 const IDLE_SOCKETS = quick ? 1000 : 5000
 const RSS_ROUNDS = quick ? 1 : 3
-const SERVER_CPU = '0'
-const LOAD_CPU = '1'
 
 /**
  * The targets of issue 13, by figure: `of / to` must reach `min` (or stay under `max`); `report`
@@ -64,15 +64,6 @@ const TARGETS = {
   ]
 }
 
-/** Why the processes cannot be pinned, or `undefined` when they can. */
-function cannotPin () {
-  if (os.availableParallelism() < 2) return `${os.availableParallelism()} CPU available`
-  const probe = spawnSync('taskset', ['-c', SERVER_CPU, 'true'])
-  if (probe.error !== undefined) return 'taskset (util-linux) not found'
-  if (probe.status !== 0) return `taskset failed: ${probe.stderr.toString().trim()}`
-  return undefined
-}
-
 /**
  * Runs this script again as the load generator: with the Node binary of the line asked for (26
  * by default), pinned to its CPU. The servers it starts run with the same binary.
@@ -97,39 +88,7 @@ function relaunch () {
 
 const pinned = process.env.BENCH_PINNED === '1'
 
-function start (kind) {
-  const flags = ['--expose-gc']
-  if (process.env.BENCH_PROF) flags.push('--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'profiles')}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
-  // fork() runs `execPath ...execArgv server.js kind`: with taskset, that is `taskset -c 0 node ...`.
-  const [execPath, execArgv] = pinned ? ['taskset', ['-c', SERVER_CPU, process.execPath, ...flags]] : [process.execPath, flags]
-  const child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const answer = () => new Promise((resolve, reject) => {
-    const exited = (code) => { reject(new Error(`server ${kind} exited with ${code}`)) }
-    child.once('exit', exited)
-    child.once('message', (message) => {
-      child.removeListener('exit', exited)
-      resolve(message)
-    })
-  })
-  return answer().then(({ port }) => ({
-    port,
-    /** CPU time the server has used, in µs. */
-    async cpu () {
-      child.send('cpu')
-      return (await answer()).cpu
-    },
-    async rss () {
-      child.send('rss')
-      return (await answer()).rss
-    },
-    stop () {
-      return new Promise((resolve) => {
-        child.once('exit', resolve)
-        child.kill('SIGINT')
-      })
-    }
-  }))
-}
+const start = (kind) => startServer(kind, pinned)
 
 /** Starts the servers a figure needs, runs it, and stops them whatever happens. */
 async function withServers (kinds, body) {
@@ -384,19 +343,6 @@ const figures = [
     ]))
   }
 ]
-
-/** Linear interpolation between the closest ranks. */
-function quantile (sorted, p) {
-  const at = (sorted.length - 1) * p
-  const below = Math.floor(at)
-  return sorted[below] + (sorted[Math.min(below + 1, sorted.length - 1)] - sorted[below]) * (at - below)
-}
-
-/** Median and interquartile range. */
-function summary (values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return { median: quantile(sorted, 0.5), q1: quantile(sorted, 0.25), q3: quantile(sorted, 0.75) }
-}
 
 /** met / missed when the whole interquartile range is on one side of the target, else straddles; null: reported only. */
 function verdict (target, { q1, q3 }) {

@@ -5,28 +5,20 @@
 // (not raw sockets), a fresh server per sample, A and B alternating. After `npm run build`:
 //   scripts/node-line.sh 26 taskset -c 1 node bench/side-by-side.js
 // (servers on CPU 0, this load generator and wrk on CPU 1). Needs wrk (Debian: wrk).
-const { fork, spawnSync } = require('node:child_process')
-const { join } = require('node:path')
+const { spawnSync } = require('node:child_process')
 const WebSocket = require('ws')
+const { cannotPin, start } = require('./server-process')
+const { quantile } = require('./stats')
+const { connect } = require('./ws-client')
 
 const PAIRS = 6
 const SECONDS = 4
 const HANDSHAKES = 15000
 const LOOPS = 50
 
-const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0
-if (!pinned) console.log('taskset unavailable: the servers run unpinned')
-
-function start (kind) {
-  const [execPath, execArgv] = pinned ? ['taskset', ['-c', '0', process.execPath]] : [process.execPath, []]
-  const child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const ask = (what) => new Promise((resolve) => { child.once('message', resolve); if (what) child.send(what) })
-  return ask().then(({ port }) => ({
-    port,
-    cpu: () => ask('cpu').then(({ cpu }) => cpu),
-    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGINT') })
-  }))
-}
+const whyNot = cannotPin()
+if (whyNot !== undefined) console.log(`Not pinning the servers: ${whyNot}`)
+const pinned = whyNot === undefined
 
 function wrk (port, seconds) {
   const run = spawnSync('wrk', ['-t1', '-c50', `-d${seconds}s`, `http://127.0.0.1:${port}/up`])
@@ -37,13 +29,11 @@ function wrk (port, seconds) {
 /** `count` handshakes by LOOPS clients, each opening a WebSocket and dropping it once open. */
 function handshakes (port, count) {
   let started = 0
-  let source = 0
   const loop = () => new Promise((resolve, reject) => {
     const next = () => {
       if (started++ >= count) { resolve(); return }
-      source = (source + 1) % 250
-      // Many source addresses: each dropped connection stays in TIME_WAIT for a minute.
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/up`, { perMessageDeflate: false, localAddress: `127.0.1.${source + 1}` })
+      // ws-client's connections take turns among source addresses (TIME_WAIT, see there).
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/up`, { perMessageDeflate: false, createConnection: () => connect(port) })
       ws.on('open', () => { ws.terminate(); next() })
       ws.on('error', reject)
     }
@@ -54,7 +44,7 @@ function handshakes (port, count) {
 
 /** Operations per second and server CPU µs per operation, after a warm-up of the same load. */
 async function sample (kind, load) {
-  const server = await start(kind)
+  const server = await start(kind, pinned)
   await load(server.port, true)
   const cpu = await server.cpu()
   const began = process.hrtime.bigint()
@@ -65,11 +55,7 @@ async function sample (kind, load) {
   return { rate: ops / seconds, cpuPerOp }
 }
 
-function median (values) {
-  const sorted = values.slice().sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
+const median = (values) => quantile([...values].sort((a, b) => a - b), 0.5)
 const range = (values) => `${Math.min(...values).toFixed(3)} – ${Math.max(...values).toFixed(3)}`
 
 async function compare (title, a, b, load) {

@@ -1,0 +1,60 @@
+'use strict'
+
+// The benchmark servers (bench/server.js), each in a process of its own, pinned to SERVER_CPU when
+// the load generator runs pinned to LOAD_CPU. BENCH_PROF=1 runs them with --cpu-prof (profiles in
+// bench/profiles/).
+const { fork, spawnSync } = require('node:child_process')
+const os = require('node:os')
+const { join } = require('node:path')
+
+const SERVER_CPU = '0'
+const LOAD_CPU = '1'
+
+/**
+ * Why the processes cannot be pinned, or `undefined` when they can. It asks the machine, not this
+ * process's own affinity: a load generator started already pinned to LOAD_CPU sees one CPU.
+ */
+function cannotPin () {
+  if (os.cpus().length < 2) return `${os.cpus().length} CPU`
+  const probe = spawnSync('taskset', ['-c', `${SERVER_CPU},${LOAD_CPU}`, 'true'])
+  if (probe.error !== undefined) return 'taskset (util-linux) not found'
+  if (probe.status !== 0) return `taskset failed: ${probe.stderr.toString().trim()}`
+  return undefined
+}
+
+/** Starts a server of `kind` (see bench/server.js) with this process's Node binary, once it listens. */
+function start (kind, pinned) {
+  const flags = ['--expose-gc']
+  if (process.env.BENCH_PROF) flags.push('--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'profiles')}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
+  // fork() runs `execPath ...execArgv server.js kind`: with taskset, that is `taskset -c 0 node ...`.
+  const [execPath, execArgv] = pinned ? ['taskset', ['-c', SERVER_CPU, process.execPath, ...flags]] : [process.execPath, flags]
+  const child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const answer = () => new Promise((resolve, reject) => {
+    const exited = (code) => { reject(new Error(`server ${kind} exited with ${code}`)) }
+    child.once('exit', exited)
+    child.once('message', (message) => {
+      child.removeListener('exit', exited)
+      resolve(message)
+    })
+  })
+  return answer().then(({ port }) => ({
+    port,
+    /** CPU time the server has used, in µs. */
+    async cpu () {
+      child.send('cpu')
+      return (await answer()).cpu
+    },
+    async rss () {
+      child.send('rss')
+      return (await answer()).rss
+    },
+    stop () {
+      return new Promise((resolve) => {
+        child.once('exit', resolve)
+        child.kill('SIGINT')
+      })
+    }
+  }))
+}
+
+module.exports = { LOAD_CPU, SERVER_CPU, cannotPin, start }
