@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { createSecureContext, TLSSocket, type SecureContext, type SecureVersion } from 'node:tls'
 import type { ProtocolAdapter, TlsOptions, UpgradeContext } from '../../types/index'
 import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
@@ -41,6 +42,11 @@ function secure (ctx: Switch, secureContext: SecureContext, onSecure: (socket: T
   })
 }
 
+/** Whether the request came over TLS: Fastify's `https` servers, or a connection upgraded in place. */
+function overTls (request: IncomingMessage): boolean {
+  return 'encrypted' in request.socket
+}
+
 /** The TLS versions from `minVersion` to `maxVersion`, as indexes into VERSIONS. */
 function versionRange (options: TlsOptions): [number, number] {
   const min = VERSIONS.indexOf(options.minVersion ?? 'TLSv1.2')
@@ -73,10 +79,11 @@ export function tls (options: TlsOptions): ProtocolAdapter<true> {
     // The original request is replayed over TLS, body included.
     rawBody: true,
     isActive: (request) => request.protocol === 'https',
-    // TLS inside TLS is no upgrade: a request that is already secure is served as it is.
-    check: (request) => request.protocol !== 'https' && !declinesProxied(request, request.server, request.log),
+    // T6: TLS inside TLS is no upgrade, and each layer would nest the next one's writes in its
+    // own: a request on a secure connection (or one a proxy says was secure) is served as it is.
+    check: (request) => !overTls(request.raw) && request.protocol !== 'https' && !declinesProxied(request, request.server, request.log),
     // S6: no Fastify request here, so a trusted peer cannot be told: only forwarding fields count.
-    checkServerWide: (request, fastify) => !declinesProxied(request, fastify, fastify.log),
+    checkServerWide: (request, fastify) => !overTls(request) && !declinesProxied(request, fastify, fastify.log),
     switch (ctx) {
       secure(ctx, secureContext, (socket) => {
         ctx.serve(socket, { head: replay(ctx.request.raw, ctx.body) })
