@@ -2,28 +2,24 @@ import type { IncomingMessage, Server } from 'node:http'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type FastifyUpgrade = require('../types/index')
-import { h2c } from './adapters/h2c'
-import { raw } from './adapters/raw'
-import { tls } from './adapters/tls'
-import { websocket } from './adapters/websocket'
-import { ConnectRoutes } from './connect-routes'
+import { h2c } from './adapters/h2c/index'
+import { raw } from './adapters/raw/index'
+import { tls } from './adapters/tls/index'
+import { websocket } from './adapters/websocket/index'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
-import { serveExtendedConnect } from './extended-connect'
-import { ForeignUpgrades } from './foreign-upgrades'
-import { decorateInjectWS, injectUpgrade } from './inject'
-import { clearIdleTimersOf } from './node/http2-session'
-import { ownShouldUpgrade } from './node/probe'
-import { keepOnNodePath, onUpgrade } from './node/upgrade-path'
+import { extendedConnectOn, fastifyHttp2Servers } from './in/extended-connect'
+import { ForeignUpgrades } from './in/foreign'
+import { decorateInjectWS, injectUpgrade } from './in/inject'
+import { Sniffer } from './in/preface'
+import { createUpgradeListener, switchOffers } from './in/upgrade'
+import { cameThroughProxy } from './kit/proxy'
+import { clearIdleTimersOf, keepOnNodePath, onUpgrade, otherServers, ownShouldUpgrade, requestLogging } from './node/index'
 import { resolveOptions } from './options'
-import { cameThroughProxy } from './proxied'
-import { ConnectionRegistry } from './registry'
-import { requestLogging } from './request-logging'
-import { createUpgradeListener, switchOffers } from './request-path'
-import { createRouteHook } from './route'
-import { RouteIndex } from './route-index'
-import { otherServers } from './servers'
-import { Sniffer } from './sniffer'
-import { warnIfUnwatched } from './unseen-routes'
+import { ConnectionRegistry } from './registry/registry'
+import { ConnectRoutes } from './route/connect-routes'
+import { createRouteHook } from './route/route'
+import { RouteIndex } from './route/route-index'
+import { warnIfUnwatched } from './route/unseen-routes'
 import { kRegistered } from './symbols'
 import type { Upgrader } from './upgrader'
 
@@ -42,12 +38,14 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
     foreign: new ForeignUpgrades(routes),
     routes,
     connectRoutes: settings.connect.size > 0 ? new ConnectRoutes(fastify) : undefined,
+    onServe: (target) => { takeConnect([target]) },
     logs: requestLogging(fastify)
   }
+  const takeConnect = extendedConnectOn(upgrader)
   const sniffer = new Sniffer(upgrader)
   fastify.decorate('upgrade', { connections: () => registry.connections() })
 
-  for (const adapter of settings.adapters.values()) adapter.setup?.(fastify)
+  for (const adapter of settings.adapters.values()) adapter.start?.(fastify)
   fastify.decorate('injectUpgrade', injectUpgrade)
   fastify.addHook('onRoute', createRouteHook(upgrader))
 
@@ -65,13 +63,13 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
     upgrader.foreign.takeOver(server, ownShouldUpgrade(server))
     onUpgrade(server, createUpgradeListener(upgrader))
     attach(server)
-    serveExtendedConnect(upgrader, false)
+    takeConnect(fastifyHttp2Servers(upgrader, false))
     decorateInjectWS(fastify)
   })
   // The servers of further addresses exist once Fastify listens; their 'upgrade' events come to `server`.
   fastify.addHook('onListen', async () => {
     for (const other of otherServers(fastify)) attach(other)
-    serveExtendedConnect(upgrader, true)
+    takeConnect(fastifyHttp2Servers(upgrader, true))
   })
 
   fastify.addHook('preClose', async () => {

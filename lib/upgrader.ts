@@ -1,21 +1,24 @@
-import type { IncomingMessage } from 'node:http'
+import type { EventEmitter } from 'node:events'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { ConnectRoutes } from './connect-routes'
-import type { ForeignUpgrades } from './foreign-upgrades'
+import type { IncomingMessage } from 'node:http'
+import type { ForeignUpgrades } from './in/foreign'
 import type { Settings } from './options'
-import type { ConnectionRegistry } from './registry'
-import type { RouteIndex } from './route-index'
+import type { ConnectionRegistry } from './registry/registry'
+import type { ConnectRoutes } from './route/connect-routes'
+import type { RouteIndex } from './route/route-index'
 
-/** The plugin's state on one server, shared by the request path, the routes and the hand-off. */
+/** The plugin's state on one server, shared by the ways in, the routes and the switch. */
 export interface Upgrader {
   fastify: FastifyInstance
   settings: Settings
   registry: ConnectionRegistry
   foreign: ForeignUpgrades
-  /** Every GET route and the extended CONNECT `:protocol`s it takes; only when some adapter takes one. */
-  connectRoutes: ConnectRoutes | undefined
   /** The paths of the routes that upgrade. */
   routes: RouteIndex
+  /** Every GET route and the extended CONNECT `:protocol`s it takes; only when some adapter takes one. */
+  connectRoutes: ConnectRoutes | undefined
+  /** An adapter serves connections on `server`: an HTTP/2 server takes extended CONNECT there too. */
+  onServe: (server: EventEmitter) => void
   /** Whether Fastify logs this request's lines (`disableRequestLogging`), and so the plugin its own. */
   logs: (request: FastifyRequest | IncomingMessage) => boolean
 }

@@ -11,17 +11,16 @@ const { raw } = fastifyUpgrade
 const picky: ProtocolAdapter = {
   name: 'picky',
   tokens: ['picky/1'],
-  continuation: false,
   check (request, reply) {
     if (request.headers['x-picky'] === 'decline') return false
     if (request.headers['x-picky'] === 'refuse') {
       reply.header('x-picky-version', '1')
       throw new FST_ERR_UPGRADE_BAD_REQUEST('picky says no')
     }
+    return { 'X-Picky': 'yes' }
   },
   switch (ctx: UpgradeContext) {
-    ctx.switchProtocols({ 'X-Picky': 'yes' })
-    ;(ctx.value as (socket: Socket) => void)(ctx.socket)
+    (ctx.value as (socket: Socket) => void)(ctx.socket)
   }
 }
 
@@ -74,15 +73,15 @@ test('U4: preference server picks the route\'s first protocol among those offere
   t.match(c.text, /\r\nUpgrade: picky\/1\r\n[^]*picky$/)
 })
 
-test('a continuation adapter: route value true, the adapter owns the 101 and what follows', async (t) => {
+test('a continuation adapter: route value true, its 101 names the protocols layer-ascending, what follows is its own', async (t) => {
   const seen: unknown[] = []
   const next: ProtocolAdapter = {
     name: 'next',
     tokens: ['NEXT/1.0'],
-    continuation: true,
+    route: { value: 'continuation' },
+    check: () => ({ upgrade: 'NEXT/1.0, HTTP/1.1' }),
     switch (ctx) {
-      seen.push(ctx.value, ctx.token, ctx.handshakeTimeout, typeof ctx.log.info)
-      ctx.switchProtocols({}, 'NEXT/1.0, HTTP/1.1')
+      seen.push(ctx.value, ctx.token, ctx.handshakeTimeout, typeof ctx.request.log.info)
       ctx.socket.end('over NEXT')
     }
   }
@@ -96,37 +95,33 @@ test('a continuation adapter: route value true, the adapter owns the 101 and wha
   t.same(seen, [true, 'next/1.0', 1234, 'function'])
 })
 
-const misuses: Array<[string, (ctx: UpgradeContext) => void, RegExp]> = [
-  ['a second 101', (ctx) => { ctx.switchProtocols(); ctx.switchProtocols() }, /already sent/],
-  ['a 101 with an empty Upgrade', (ctx) => { ctx.switchProtocols({}, ' ') }, /must name the protocol/],
-  ['a header value with CRLF', (ctx) => { ctx.switchProtocols({ 'X-A': 'a\r\nSet-Cookie: x' }) }, /Invalid character in header content/],
-  ['a header name that is not a token', (ctx) => { ctx.switchProtocols({ 'X A': 'a' }) }, /Header name must be a valid HTTP token/],
-  ['an Upgrade value with CRLF', (ctx) => { ctx.switchProtocols({}, 'x\r\n\r\nHTTP/1.1 200 OK') }, /Invalid character in header content/]
+const misuses: Array<[string, Record<string, string>, RegExp]> = [
+  ['a 101 with an empty Upgrade', { upgrade: ' ' }, /must name the protocol in Upgrade/],
+  ['a Connection field of its own', { Connection: 'close' }, /Connection is the plugin's to write/],
+  ['a header value with CRLF', { 'X-A': 'a\r\nSet-Cookie: x' }, /Invalid character in header content/],
+  ['a header name that is not a token', { 'X A': 'a' }, /Header name must be a valid HTTP token/],
+  ['an Upgrade value with CRLF', { upgrade: 'x\r\n\r\nHTTP/1.1 200 OK' }, /Invalid character in header content/]
 ]
-for (const [what, misuse, message] of misuses) {
-  test(`S2: an adapter cannot write ${what}: its connection is destroyed and the error logged`, async (t) => {
-    const errors: string[] = []
+for (const [what, fields, message] of misuses) {
+  test(`S2: an adapter cannot write ${what}: the upgrade is refused with 500, and nothing switches`, async (t) => {
+    let switched = false
     const bad: ProtocolAdapter = {
       name: 'bad',
       tokens: ['bad'],
-      continuation: true,
-      switch (ctx) {
-        try {
-          misuse(ctx)
-        } catch (error) {
-          errors.push((error as Error).message)
-          throw error
-        }
-      }
+      route: { value: 'continuation' },
+      check: () => fields,
+      switch () { switched = true }
     }
     const app = await build(t, { protocols: [bad] })
     app.get('/', { upgrade: { protocols: { bad: true } } as never }, async () => 'plain')
     const port = await listen(app)
     const c = client(t, port)
     c.write(upgradeRequest('/', 'bad'))
-    await c.closed
-    t.match(errors[0], message)
-    t.notMatch(c.text, /HTTP\/1\.1 200|Set-Cookie|Upgrade: \r\n/)
+    const text = await c.until('"}')
+    t.match(text, /^HTTP\/1\.1 500 Internal Server Error\r\n[^]*"code":"FST_ERR_UPGRADE_RESPONSE"/)
+    t.match(text, message)
+    t.notMatch(text, /Switching Protocols|Set-Cookie/)
+    t.equal(switched, false)
   })
 }
 
@@ -135,9 +130,7 @@ test('S7: an adapter whose peek callback throws loses its connection, not the pr
   const thrower: ProtocolAdapter = {
     name: 'thrower',
     tokens: ['thrower/1'],
-    continuation: false,
     switch (ctx: UpgradeContext) {
-      ctx.switchProtocols()
       ctx.peek((bytes) => bytes.length >= 4 ? true : undefined, () => { throw new Error('bad bytes') })
     }
   }
@@ -157,7 +150,6 @@ test('S7: an adapter whose preface serve throws loses that connection, not the p
   const greedy: ProtocolAdapter = {
     name: 'greedy',
     tokens: ['greedy/1'],
-    continuation: false,
     preface: {
       detect: (bytes) => bytes.length < 5 ? undefined : bytes.subarray(0, 5).toString() === 'HELLO',
       serve () { throw new Error('cannot serve') }
@@ -183,7 +175,6 @@ test('a preface adapter can take a line off a new connection and give the rest t
   const proxyLine: ProtocolAdapter = {
     name: 'proxy-line',
     tokens: ['proxy-line'],
-    continuation: false,
     preface: {
       detect: (bytes) => bytes.length < 6 ? undefined : bytes.subarray(0, 6).toString() === 'PROXY ',
       serve (ctx) {

@@ -84,9 +84,7 @@ test('S5: fastify.close() destroys what is still open after closeTimeout', async
   const stubborn: ProtocolAdapter = {
     name: 'stubborn',
     tokens: ['stubborn'],
-    continuation: false,
     switch (ctx) {
-      ctx.switchProtocols()
       ctx.onServerClose(() => {})
     }
   }
@@ -121,9 +119,7 @@ test('an adapter decides how its connections close on fastify.close()', async (t
   const polite: ProtocolAdapter = {
     name: 'polite',
     tokens: ['polite'],
-    continuation: false,
     switch (ctx) {
-      ctx.switchProtocols()
       ctx.onServerClose(() => { ctx.socket.end('goodbye') })
     }
   }
@@ -142,9 +138,7 @@ test('a closer that throws does not stop the others from closing', async (t) => 
   const rude: ProtocolAdapter = {
     name: 'rude',
     tokens: ['rude'],
-    continuation: false,
     switch (ctx) {
-      ctx.switchProtocols()
       ctx.onServerClose(() => { throw new Error('nope') })
     }
   }

@@ -7,8 +7,9 @@ const { node } = require('../dist/node/probe.js')
 
 const files = [
   'lib/*.ts',
+  'lib/{in,kit,route,switch,registry}/*.ts',
   'lib/adapters/**/*.ts',
-  'lib/node/{connection,extended-connect,http2-session,in-memory,probe,upgrade-path,upgrade-request}.ts',
+  'lib/node/{index,connection,extended-connect,fastify,http2-session,in-memory,probe,upgrade-path,upgrade-request,ws}.ts',
   node.readsBodies ? 'lib/node/node-body.ts' : 'lib/node/raw-body.ts'
 ]
 if (node.filters) files.push('lib/node/pre-filter.ts')

@@ -126,12 +126,10 @@ test('a third-party adapter reports how its connections end, once; an error it t
   const line: ProtocolAdapter = {
     name: 'chat',
     tokens: ['line/1'],
-    continuation: false,
     check (request) {
       if (request.headers['x-fail'] !== undefined) throw new Error('cannot')
     },
     switch (ctx) {
-      ctx.switchProtocols()
       const reportClose = ctx.reportClose()
       ctx.socket.once('data', (bytes) => {
         reportClose({ said: bytes.toString() })

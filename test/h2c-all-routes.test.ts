@@ -41,7 +41,7 @@ test('H3: nghttp -u succeeds on a route without upgrade once allRoutes is on', a
 })
 
 test('allRoutes must be a boolean, and only a continuation adapter may reach every route', async (t) => {
-  t.throws(() => fastifyUpgrade.h2c({ allRoutes: 1 as unknown as boolean }), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /h2c allRoutes must be a boolean/ })
-  const handOff = { ...fastifyUpgrade.raw({ name: 'echo', tokens: ['echo/1'] }), allRoutes: true }
+  t.throws(() => fastifyUpgrade.h2c({ allRoutes: 1 as unknown as boolean }), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /h2c\(\) allRoutes must be a boolean, got 1/ })
+  const handOff = { ...fastifyUpgrade.raw({ name: 'echo', tokens: ['echo/1'] }), route: { allRoutes: true } }
   await t.rejects(build(t, { protocols: [handOff] }), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /adapter "echo" cannot reach every route/ })
 })

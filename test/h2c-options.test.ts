@@ -10,7 +10,7 @@ test('h2c() checks its options', async (t) => {
   t.throws(() => h2c({ sessionTimeout: -1 }), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /sessionTimeout must be a number ≥ 0, got -1/ })
   t.throws(() => h2c({ maxConcurrentStreams: '9' as unknown as number }), { code: 'FST_ERR_UPGRADE_OPTIONS' })
   t.throws(() => h2c({ maxHeaderListSize: Number.NaN }), { code: 'FST_ERR_UPGRADE_OPTIONS' })
-  t.match(h2c(), { name: 'h2c', tokens: ['h2c', 'HTTP/2', 'HTTP/2.0'], continuation: true })
+  t.match(h2c(), { name: 'h2c', tokens: ['h2c', 'HTTP/2', 'HTTP/2.0'], route: { value: 'continuation' } })
 })
 
 test('the server announces maxConcurrentStreams and maxHeaderListSize', async (t) => {

@@ -1,9 +1,10 @@
 import { test } from 'tap'
-import { hasConnectionOption, negotiate, parseUpgrade, protocolKey, type RouteProtocols } from '../lib/negotiation'
+import { hasConnectionOption, parseUpgrade, protocolKey } from '../lib/kit/lists'
+import { negotiate, type RouteProtocols } from '../lib/route/negotiation'
 import type { ProtocolAdapter } from '../types/index'
 
 function adapter (name: string): ProtocolAdapter {
-  return { name, tokens: [], continuation: true, switch () {} }
+  return { name, tokens: [], route: { value: 'continuation' }, switch () {} }
 }
 
 function routeProtocols (...names: Array<[string, string[]]>): RouteProtocols {

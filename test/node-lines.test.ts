@@ -66,7 +66,7 @@ test('U8, U10: upgrades whose bodies arrive after their heads, declined twice th
 })
 
 test('S5: a slow answer to a request that cannot switch is not cut off by handshakeTimeout', async (t) => {
-  const never: ProtocolAdapter = { name: 'never', tokens: ['never/1'], continuation: false, check: () => false, switch () {} }
+  const never: ProtocolAdapter = { name: 'never', tokens: ['never/1'], check: () => false, switch () {} }
   const app = await build(t, { handshakeTimeout: 100, protocols: [raw({ name: 'echo', tokens: ['echo/1'] }), never] })
   const slow = async (): Promise<string> => { await sleep(300); return 'slow but whole' }
   app.get('/plain', slow)

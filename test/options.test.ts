@@ -16,15 +16,20 @@ test('the package exports the plugin as itself, .default and .fastifyUpgrade, wi
 })
 
 const badOptions: Array<[string, unknown, RegExp]> = [
-  ['no protocols', {}, /protocols must be an array of adapters/],
-  ['an adapter that is not one', { protocols: [{}] }, /needs a name, tokens and a switch function/],
-  ['a null adapter', { protocols: [null] }, /needs a name, tokens and a switch function/],
+  ['no protocols', {}, /register it with the protocols this server speaks: app\.register\(fastifyUpgrade, \{ protocols: \[websocket\(\)\] \}\)/],
+  ['an adapter factory not called', { protocols: [fastifyUpgrade.websocket] }, /protocols\[0\] is the function websocket: call it, as websocket\(\)/],
+  ['an adapter that is not one', { protocols: [{}] }, /protocols\[0\] needs a name/],
+  ['a null adapter', { protocols: [null] }, /protocols\[0\] is not an adapter: use websocket\(\), h2c\(\), tls\(\{ key, cert \}\) or raw\(\{ name, tokens \}\)/],
+  ['an adapter of the contract before 0.2', { protocols: [{ name: 'old', tokens: ['old'], continuation: true, switch () {} }] }, /adapter "old" has `continuation`, which is now route: \{ value: 'continuation' \}/],
+  ['an adapter without switch', { protocols: [{ name: 'a', tokens: ['a'] }] }, /adapter "a" needs a switch\(ctx\) function/],
+  ['a typo in an option', { protocols: [], handshakeTimout: 5 }, /fastify-upgrade has no option "handshakeTimout": did you mean "handshakeTimeout"\?/],
   ['two adapters with one name', { protocols: [raw({ name: 'a', tokens: ['a'] }), raw({ name: 'a', tokens: ['b'] })] }, /two adapters are named "a"/],
-  ['an adapter with no tokens', { protocols: [raw({ name: 'a', tokens: [] })] }, /adapter "a" has no tokens/],
+  ['an adapter with no tokens', { protocols: [raw({ name: 'a', tokens: [] })] }, /adapter "a" needs tokens, the Upgrade protocols it answers/],
   ['a token that is not one', { protocols: [raw({ name: 'a', tokens: ['web socket'] })] }, /"web socket" of adapter "a" is not a protocol token/],
   ['one token for two adapters', { protocols: [raw({ name: 'a', tokens: ['X/1'] }), raw({ name: 'b', tokens: ['x/1'] })] }, /token "x\/1" is answered by two adapters/],
-  ['an unknown preference', { protocols: [], preference: 'random' }, /preference must be 'client' or 'server', got random/],
+  ['an unknown preference', { protocols: [], preference: 'random' }, /preference must be "client" or "server", got "random"/],
   ['a negative maxBodySize', { protocols: [], maxBodySize: -1 }, /maxBodySize must be a number ≥ 0, got -1/],
+  ['a negative maxStreamsPerConnection', { protocols: [], maxStreamsPerConnection: -1 }, /maxStreamsPerConnection must be a number ≥ 0, got -1/],
   ['a string handshakeTimeout', { protocols: [], handshakeTimeout: '10' }, /handshakeTimeout must be a number/],
   ['a NaN maxConnections', { protocols: [], maxConnections: NaN }, /maxConnections must be a number/]
 ]
@@ -51,7 +56,7 @@ test('the plugin registered twice on one server is a startup error', async (t) =
   await t.rejects(async () => { await app.ready() }, { code: 'FST_ERR_UPGRADE_OPTIONS', message: /registered twice/ })
 })
 
-const continuation: ProtocolAdapter = { name: 'cont', tokens: ['cont/1'], continuation: true, switch () {} }
+const continuation: ProtocolAdapter = { name: 'cont', tokens: ['cont/1'], route: { value: 'continuation' }, switch () {} }
 
 const badRoutes: Array<[string, unknown, RegExp]> = [
   ['a null upgrade', null, /upgrade must be \{ protocols/],
@@ -87,15 +92,15 @@ test('adapters are set up once at registration and closed with the server', asyn
   const adapter: ProtocolAdapter = {
     name: 'life',
     tokens: ['life'],
-    continuation: true,
-    setup (fastify) { calls.push(`setup:${typeof fastify.routing}`) },
+    route: { value: 'continuation' },
+    start (fastify) { calls.push(`start:${typeof fastify.routing}`) },
     switch () {},
     async close () { calls.push('close') }
   }
   const app = Fastify()
   await app.register(fastifyUpgrade, { protocols: [adapter, raw({ name: 'echo', tokens: ['echo/1'] })] })
   await app.ready()
-  t.same(calls, ['setup:function'])
+  t.same(calls, ['start:function'])
   await app.close()
-  t.same(calls, ['setup:function', 'close'])
+  t.same(calls, ['start:function', 'close'])
 })

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer, connect, type Socket } from 'node:net'
 import { test, type Test } from 'tap'
-import { ConnectionRegistry } from '../lib/registry'
+import { ConnectionRegistry } from '../lib/registry/registry'
 
 /** A connected pair of real sockets on 127.0.0.1. */
 async function socketPair (t: Test): Promise<[Socket, Socket]> {

@@ -10,9 +10,8 @@ const { raw } = fastifyUpgrade
 const secure: ProtocolAdapter = {
   name: 'secure',
   tokens: ['SEC/2', 'SEC/1'],
-  continuation: true,
-  isActive: (request) => request.headers['x-secure'] === 'yes',
-  switch (ctx) { ctx.switchProtocols() }
+  route: { value: 'continuation', isActive: (request) => request.headers['x-secure'] === 'yes' },
+  switch () {}
 }
 
 test('U9: a required upgrade not offered gets 426 listing the route\'s tokens in server preference order, with a body', async (t) => {

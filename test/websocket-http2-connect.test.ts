@@ -179,17 +179,16 @@ test('a third-party adapter takes extended CONNECT through the public contract',
   const echo: ProtocolAdapter = {
     name: 'echo',
     tokens: ['echo/1'],
-    continuation: false,
-    connectProtocol: 'echo',
-    check (request) {
-      return request.headers['x-refuse'] === undefined
+    check (request, _reply, token) {
+      return request.headers['x-refuse'] === undefined && { 'x-echo': token }
     },
-    connect (ctx) {
-      if (ctx.request.headers['x-throw'] !== undefined) throw new Error('cannot')
-      if (ctx.request.headers['x-reject'] !== undefined) return Promise.reject(new Error('later'))
-      ctx.respond({ 'x-echo': ctx.protocol })
-      t.throws(() => { ctx.respond() }, /already answered/, 'one answer only')
-      ctx.stream.pipe(ctx.stream)
+    extendedConnect: {
+      protocol: 'echo',
+      connect (ctx) {
+        if (ctx.request.headers['x-throw'] !== undefined) throw new Error('cannot')
+        if (ctx.request.headers['x-reject'] !== undefined) return Promise.reject(new Error('later'))
+        ctx.stream.pipe(ctx.stream)
+      }
     },
     switch () {}
   }
@@ -243,17 +242,18 @@ test('a route Fastify prefers by its constraints, though it does not take the :p
 })
 
 test('adapter options: extended CONNECT needs a token and a connect function, once per :protocol', async (t) => {
-  const base = { name: 'a', tokens: ['a'], continuation: false, switch () {} }
+  const base = { name: 'a', tokens: ['a'], switch () {} }
   for (const [adapters, message] of [
-    [[{ ...base, connectProtocol: 'a' }], /needs a protocol token in connectProtocol and a connect function/],
-    [[{ ...base, connectProtocol: 'a b', connect () {} }], /needs a protocol token/],
-    [[{ ...base, connectProtocol: 'a', connect () {} }, { ...base, name: 'b', tokens: ['b'], connectProtocol: 'A', connect () {} }], /taken by two adapters/],
-  ] as Array<[ProtocolAdapter[], RegExp]>) {
+    [[{ ...base, extendedConnect: { protocol: 'a' } }], /extendedConnect needs a protocol token and a connect\(ctx\) function/],
+    [[{ ...base, extendedConnect: { protocol: 'a b', connect () {} } }], /needs a protocol token/],
+    [[{ ...base, extendedConnect: { protocol: 'a', connect () {} } }, { ...base, name: 'b', tokens: ['b'], extendedConnect: { protocol: 'A', connect () {} } }], /taken by two adapters/],
+    [[{ ...base, connectProtocol: 'a' }], /has `connectProtocol`, which is now extendedConnect: \{ protocol, connect \}/]
+  ] as unknown as Array<[ProtocolAdapter[], RegExp]>) {
     const app = Fastify()
     t.teardown(() => app.close())
     await t.rejects(async () => { await app.register(fastifyUpgrade, { protocols: adapters }) }, message)
   }
-  t.throws(() => websocket({ http2: 'yes' as unknown as boolean }), /websocket http2 must be a boolean/)
+  t.throws(() => websocket({ http2: 'yes' as unknown as boolean }), /websocket\(\) http2 must be a boolean/)
 })
 
 test('E1: the h2c server announces it only once a websocket route exists; h2c alone does not', async (t) => {
@@ -324,23 +324,4 @@ test('a plain CONNECT is left to another connect listener; over HTTP/1.1 (allowH
   })
   const session = await connect()
   t.equal(await plainConnect(session), 200, "the app's own listener answers")
-})
-
-test('a refusal ws writes itself (its server closed) becomes that status on the stream', async (t) => {
-  const adapter = websocket()
-  const app = Fastify({ http2: true })
-  await app.register(fastifyUpgrade, { protocols: [adapter] })
-  app.get('/chat', { upgrade: { protocols: { websocket: () => {} } } }, async () => 'plain')
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(async () => { await app.close() })
-  const session = await connectSession(`http://127.0.0.1:${(app.server.address() as { port: number }).port}`)
-  t.teardown(() => session.destroy())
-  const first = await openWebSocket(session, '/chat')
-  t.equal(first.status, 200)
-  first.ws?.stream.close()
-  // What fastify.close() does once the WebSockets are closed; a CONNECT may still come in between.
-  await adapter.close?.()
-  const answer = await openWebSocket(session, '/chat')
-  t.equal(answer.status, 503)
-  t.equal(answer.body, '', 'no HTTP/1.1 bytes on the stream')
 })

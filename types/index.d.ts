@@ -1,7 +1,7 @@
 /// <reference types="node" />
 import type { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http'
-import type { Http2SecureServer, Http2Server, ServerHttp2Stream } from 'node:http2'
+import type { ServerHttp2Stream } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { SecureContextOptions } from 'node:tls'
@@ -94,7 +94,7 @@ declare namespace fastifyUpgrade {
 
   /**
    * Object forms a route value may take besides the handler, by adapter name (the adapter's
-   * `validateRoute` accepts them). Merge entries for third-party adapters the same way.
+   * `route.value` accepts them). Merge entries for third-party adapters the same way.
    */
   export interface UpgradeRouteObjects<Request = FastifyRequest> {
     websocket: WebSocketRoute<Request>
@@ -128,39 +128,23 @@ declare namespace fastifyUpgrade {
     handshakeTimeout?: number
     /** Upgraded connections held at once (default Infinity); beyond it: 503 with Retry-After. */
     maxConnections?: number
+    /**
+     * Protocol streams (RFC 8441 WebSockets) one HTTP/2 connection may hold open at once (default
+     * 100); beyond it a new one is refused with REFUSED_STREAM and the connection stays up.
+     */
+    maxStreamsPerConnection?: number
     /** Milliseconds `fastify.close()` waits for upgraded connections to close before destroying them (default 5000). */
     closeTimeout?: number
   }
 
-  /** What an adapter's `switch` receives. */
-  export interface UpgradeContext<Value = unknown> {
-    /** The connection; bytes the client sent after the request are readable on it. */
+  /** What every switched connection's context has, whichever way it came in. */
+  export interface SwitchedContext {
+    /** The connection, after the 101; bytes the client sent after the request are readable on it. */
     socket: Socket
-    request: FastifyRequest
     /** The `Upgrade` token chosen, as the client sent it. */
     token: string
-    /** The route's value for this adapter: `true` or a handler. */
-    value: Value
-    /** The route's encapsulated instance (the plugin's for `OPTIONS *`): call a hand-off handler with it as `this`. */
-    fastify: FastifyInstance
-    /** The request body as received (chunked framing removed) when the adapter sets `rawBody`; empty otherwise. */
-    body: Buffer
-    log: FastifyBaseLogger
+    /** Milliseconds the adapter's own handshake may take (the plugin's `handshakeTimeout`). */
     handshakeTimeout: number
-    /**
-     * Writes `101 Switching Protocols` with `Upgrade: <upgrade>`, `Connection: upgrade`
-     * (default: the chosen token) and the extra headers.
-     */
-    switchProtocols(headers?: Record<string, string>, upgrade?: string): void
-    /** Replaces how `fastify.close()` closes this connection gracefully (default: `socket.end()`). */
-    onServerClose(close: () => void): void
-    /**
-     * For a protocol that can tell how a connection ended: call it while the connection is open,
-     * and call the function it returns once the protocol has ended, with fields that say how
-     * (WebSocket: `{ code, reason }`). The close log line and the `fastify-upgrade.close`
-     * message carry them as `details`, and wait for them after the socket has closed.
-     */
-    reportClose(): (details: Record<string, unknown>) => void
     /**
      * Gives `socket` (the connection, or a socket layered on it such as a TLSSocket) to a Node
      * server as a new connection, `head` read first. By default that is the HTTP server the
@@ -175,29 +159,57 @@ declare namespace fastifyUpgrade {
      * `serve`'s `head`, or `socket.unshift`. A throw from `done` destroys the connection.
      */
     peek<T>(decide: (bytes: Buffer) => T | undefined, done: (answer: T | undefined, bytes: Buffer) => void): void
+    /** Replaces how `fastify.close()` closes this connection gracefully (default: `socket.end()`). */
+    onServerClose(close: () => void): void
+    /**
+     * For a protocol that can tell how a connection ended: call it while the connection is open,
+     * and call the function it returns once the protocol has ended, with fields that say how
+     * (WebSocket: `{ code, reason }`). The close log line and the `fastify-upgrade.close`
+     * message carry them as `details`, and wait for them after the socket has closed.
+     */
+    reportClose(): (details: Record<string, unknown>) => void
   }
 
   /**
-   * What an adapter's `connect` receives: an HTTP/2 extended CONNECT (RFC 8441) to a route that
-   * names the adapter, after the route's hooks ran. The stream is the connection: nothing is
-   * switched, and ending or resetting it ends this stream only, never the HTTP/2 session.
+   * What an adapter's `switch` receives, once the plugin has written the 101: the connection is
+   * the adapter's. `request.server` is the route's encapsulated instance (call a hand-off handler
+   * with it as `this`), `request.log` its logger.
+   */
+  export interface UpgradeContext<Value = unknown> extends SwitchedContext {
+    request: FastifyRequest
+    /** The route's value for this adapter: `true` or a handler. */
+    value: Value
+    /** The request body as received (chunked framing removed) when the adapter's `route.body` is set; empty otherwise. */
+    body: Buffer
+  }
+
+  /**
+   * What `serverWide.switch` receives: an `OPTIONS *` reaches no route, so there is no Fastify
+   * request, only Node's, and the instance whose server the connection belongs to.
+   */
+  export interface ServerWideContext extends SwitchedContext {
+    request: IncomingMessage
+    fastify: FastifyInstance
+    log: FastifyBaseLogger
+  }
+
+  /**
+   * What `extendedConnect.connect` receives: an HTTP/2 extended CONNECT (RFC 8441) to a route that
+   * names the adapter, after the route's hooks ran and the plugin answered `:status 200` with the
+   * fields `check` returned. The stream is the connection: ending or resetting it ends this
+   * stream only, never the HTTP/2 session.
    */
   export interface StreamContext<Value = unknown> {
-    /** The request's HTTP/2 stream; after `respond()` it carries the adapter's protocol both ways. */
+    /** The request's HTTP/2 stream, carrying the adapter's protocol both ways. */
     stream: ServerHttp2Stream
     request: FastifyRequest
     /** The `:protocol` the client named, e.g. `websocket`. */
     protocol: string
     /** The route's value for this adapter: `true` or a handler. */
     value: Value
-    /** The route's encapsulated instance: call a hand-off handler with it as `this`. */
-    fastify: FastifyInstance
-    log: FastifyBaseLogger
-    /** Answers `:status 200` with the extra headers (RFC 8441 §5: success is a 2xx, never a 101); once. */
-    respond(headers?: Record<string, string>): void
     /** Replaces how `fastify.close()` closes this stream gracefully (default: `stream.close()`, RST_STREAM NO_ERROR). */
     onServerClose(close: () => void): void
-    /** As `UpgradeContext.reportClose`. */
+    /** As `SwitchedContext.reportClose`. */
     reportClose(): (details: Record<string, unknown>) => void
   }
 
@@ -214,7 +226,7 @@ declare namespace fastifyUpgrade {
     connections(): Record<string, number>
   }
 
-  /** What an adapter's `preface.serve` receives: a new connection, its first bytes readable on it. */
+  /** What `preface.serve` receives: a new connection, its first bytes readable on it. */
   export interface ConnectionContext {
     socket: Socket
     fastify: FastifyInstance
@@ -226,76 +238,90 @@ declare namespace fastifyUpgrade {
   }
 
   /**
-   * What `serverWide` receives: an `OPTIONS *` request reaches no route, so there is no Fastify
-   * request, only Node's, and the instance whose server the connection belongs to.
+   * What `check` answers: `false` declines (the request is served as plain HTTP, or the next
+   * acceptable protocol is tried); fields go on the 101 (or, for an extended CONNECT, on its 200).
+   * `upgrade` among them replaces the chosen token in the 101's Upgrade, for a layer-ascending
+   * list such as `TLS/1.2, HTTP/1.1` (U5). Throw an HTTP error to refuse.
    */
-  export interface ServerWideContext extends Omit<UpgradeContext<true>, 'request'> {
-    request: IncomingMessage
+  export type CheckResult = false | undefined | void | Record<string, string>
+
+  /** How routes use an adapter. */
+  export interface RouteCapability {
+    /**
+     * What a route's value for this adapter may be, checked at startup: `'handler'` (default: a
+     * function, which gets the connection after the switch), `'continuation'` (`true`: the
+     * route's own handler answers the request over the new protocol), or a function that says
+     * what is wrong with a value (`undefined`: nothing).
+     */
+    value?: 'handler' | 'continuation' | ((value: unknown) => string | undefined)
+    /**
+     * Every route switches to it, after the protocols the route names, as if each route named it
+     * last; routes without `upgrade` included. Continuation adapters only.
+     */
+    allRoutes?: boolean
+    /** What a 426 lists in `Upgrade` for this adapter, best first (default: `tokens`). */
+    advertise?: readonly string[]
+    /** The connection already speaks this protocol, which satisfies `required`. */
+    isActive?(request: FastifyRequest): boolean
+    /** `switch` reads `ctx.body`: the plugin keeps the raw bytes of upgrade request bodies (up to `maxBodySize`). */
+    body?: boolean
   }
 
+  /** `OPTIONS *` with Upgrade (RFC 2817 §3.2): the whole connection switches; no route, no hooks. */
+  export interface ServerWideCapability {
+    /** As `ProtocolAdapter.check`, with Node's request; `false` answers the `OPTIONS *` with 200 over HTTP/1.1. */
+    check?(request: IncomingMessage, token: string, fastify: FastifyInstance): CheckResult
+    /** Takes the connection after the 101, and answers the `OPTIONS *` itself. */
+    switch(ctx: ServerWideContext): void | Promise<void>
+  }
+
+  /**
+   * RFC 8441: an HTTP/2 extended CONNECT with this `:protocol`, on routes that name the adapter.
+   * The plugin announces SETTINGS_ENABLE_CONNECT_PROTOCOL on Fastify's HTTP/2 servers and h2c
+   * sessions once some route takes it; `check` runs first, with `token` the `:protocol`.
+   */
+  export interface ExtendedConnectCapability<Value = unknown> {
+    protocol: string
+    connect(ctx: StreamContext<Value>): void | Promise<void>
+  }
+
+  /**
+   * A protocol a connection may speak from its first byte, with no upgrade (HTTP/2 prior
+   * knowledge): the first bytes of each new connection on every cleartext HTTP/1 server Fastify
+   * listens on are shown to `detect` (`undefined`: too few to tell) until it answers; `serve`
+   * takes the connections it claims, all others stay HTTP/1.1.
+   */
+  export interface PrefaceCapability {
+    detect(bytes: Buffer): boolean | undefined
+    serve(ctx: ConnectionContext): void
+  }
+
+  /**
+   * A protocol the plugin can switch to: a name, its tokens, a check before the 101 and a switch
+   * after it. The optional capabilities are further ways in, each served by one part of the plugin.
+   */
   export interface ProtocolAdapter<Value = unknown> {
     /** Key of a route's `upgrade.protocols`. */
     name: string
     /** The `Upgrade` tokens it answers; names compare case-insensitively, versions exactly. */
     tokens: readonly string[]
-    /** `true` when the route value must be `true` (continuation), otherwise a handler function. */
-    continuation: boolean
     /**
-     * Every route switches to it, after the protocols the route names, as if each route named it
-     * last; routes without `upgrade` included. Continuation adapters only (the handler answers).
+     * After the route's hooks, before the 101: decline, refuse, or add fields to the answer
+     * (see `CheckResult`). `value` is the route's value for this adapter. For an extended
+     * CONNECT, `token` is its `:protocol` and the request carries `:method` and `:protocol` in
+     * its headers; `false` refuses it with 501.
      */
-    allRoutes?: boolean
-    /** What a 426 lists in `Upgrade` for this adapter, best first (default: `tokens`). */
-    advertise?: readonly string[]
-    /**
-     * Checks a route's value at startup instead of the `continuation` rule, for adapters that
-     * accept more than `true` or a handler: returns why the value is wrong, or `undefined`.
-     */
-    validateRoute?(value: unknown): string | undefined
-    /** `switch` reads `ctx.body`: the plugin keeps the raw bytes of upgrade request bodies (up to `maxBodySize`). */
-    rawBody?: boolean
-    /** Called once when the plugin is registered, for adapters that serve beside Fastify's routes. */
-    setup?(fastify: FastifyInstance): void
-    /**
-     * A protocol a connection may speak from its first byte, with no upgrade (HTTP/2 prior
-     * knowledge): on every cleartext HTTP/1 server Fastify listens on, the first bytes of each new
-     * connection are shown to `detect` (`undefined`: too few to tell) until it answers; `serve`
-     * takes the connections it claims, all others stay HTTP/1.1.
-     */
-    preface?: {
-      detect(bytes: Buffer): boolean | undefined
-      serve(ctx: ConnectionContext): void
-    }
-    /**
-     * Before the 101: return `false` to decline (the request is served as plain HTTP), throw an
-     * HTTP error to refuse. For an extended CONNECT, `token` is its `:protocol`, the request carries
-     * `:method` and `:protocol` in its headers, and `false` refuses it with 501.
-     */
-    check?(request: FastifyRequest, reply: FastifyReply, token: string): boolean | void
-    /** Before a server-wide 101: return `false` to decline (the `OPTIONS *` gets 200 over HTTP/1.1). */
-    checkServerWide?(request: IncomingMessage, fastify: FastifyInstance, token: string): boolean | void
-    /** The connection already speaks this protocol, which satisfies `required`. */
-    isActive?(request: FastifyRequest): boolean
-    /**
-     * RFC 8441: the `:protocol` of an HTTP/2 extended CONNECT this adapter takes (websocket:
-     * `'websocket'`), on routes that name it, served by `connect`. The plugin then announces
-     * SETTINGS_ENABLE_CONNECT_PROTOCOL on Fastify's HTTP/2 servers (and `http2Server()`s) once
-     * some route takes it. `check` runs first, with `token` the `:protocol`.
-     */
-    connectProtocol?: string
-    /** Takes an accepted extended CONNECT: must call `ctx.respond()` before writing on `ctx.stream`. */
-    connect?(ctx: StreamContext<Value>): void | Promise<void>
-    /** An HTTP/2 server of the adapter's own whose streams Fastify's routes serve (h2c): extended CONNECT is taken there too. */
-    http2Server?(): Http2Server | Http2SecureServer | undefined
-    /** Takes over the connection: must call `ctx.switchProtocols()` before writing anything else. */
+    check?(request: FastifyRequest, reply: FastifyReply, token: string, value: Value): CheckResult
+    /** Takes over the connection once the plugin has written the 101. */
     switch(ctx: UpgradeContext<Value>): void | Promise<void>
-    /**
-     * Upgrades a whole connection asked for with `OPTIONS *` (RFC 2817 §3.2), which no route can
-     * match: runs no hooks; writes the 101, takes the socket and answers the `OPTIONS *` itself.
-     */
-    serverWide?(ctx: ServerWideContext): void | Promise<void>
+    /** Called once when the plugin is registered, for adapters that serve beside Fastify's routes. */
+    start?(fastify: FastifyInstance): void
     /** Releases what the adapter holds, on `fastify.close()`. */
     close?(): void | Promise<void>
+    route?: RouteCapability
+    serverWide?: ServerWideCapability
+    extendedConnect?: ExtendedConnectCapability<Value>
+    preface?: PrefaceCapability
   }
 
   export interface RawOptions {

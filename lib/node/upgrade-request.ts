@@ -1,6 +1,6 @@
 import { IncomingMessage, type IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
-import { FST_ERR_UPGRADE_BODY_TOO_LARGE } from '../errors'
+import { FST_ERR_UPGRADE_ABORTED, FST_ERR_UPGRADE_BODY_TOO_LARGE } from '../errors'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -114,9 +114,9 @@ export class UpgradeRequest extends IncomingMessage {
     return Buffer.concat(this.kept)
   }
 
-  /** The connection went away before the body was in. */
+  /** The connection went away before the body was in: the client's error, answered 400 if it can still read. */
   abort (): void {
-    if (!this.complete) this.fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
+    if (!this.complete) this.fail(new FST_ERR_UPGRADE_ABORTED())
   }
 
   private settle (): void {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { forEachEndToEndField } from '../../negotiation'
+import { forEachEndToEndField } from '../../kit/index'
 import { HEADER, MAX_FRAME, PREFACE, SETTINGS, frame } from './frames'
 
 // RFC 9113 §8.2.2: Host becomes :authority; HTTP2-Settings belongs to the upgrade.

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { forEachEndToEndField, hasConnectionOption } from '../negotiation'
+import { forEachEndToEndField, hasConnectionOption } from '../../kit/index'
 
 // The replay gets a fresh Content-Length for the body, which is no longer chunked.
 const FRAMING_FIELDS = new Set(['content-length', 'trailer'])

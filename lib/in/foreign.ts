@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { hasConnectionOption, parseUpgrade } from './negotiation'
-import type { RouteIndex } from './route-index'
+import { hasConnectionOption, parseUpgrade } from '../kit/lists'
+import type { RouteIndex } from '../route/route-index'
 
-type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+type Listener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
 
 /**
  * Other plugins' `'upgrade'` listeners, such as @fastify/websocket's. Node calls every listener
@@ -13,7 +13,7 @@ type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => v
  * `shouldUpgradeCallback` wants, if the user gave it one, or else WebSocket handshakes.
  */
 export class ForeignUpgrades {
-  private listeners: UpgradeListener[] = []
+  private listeners: Listener[] = []
   private theirs: ((req: IncomingMessage) => boolean) | undefined
 
   constructor (private readonly routes: RouteIndex) {}
@@ -21,7 +21,7 @@ export class ForeignUpgrades {
   /** Removes every `'upgrade'` listener of `server`, to call them from the plugin's. */
   takeOver (server: NodeJS.EventEmitter, theirs: ((req: IncomingMessage) => boolean) | undefined): void {
     this.theirs = theirs
-    for (const listener of server.listeners('upgrade') as UpgradeListener[]) {
+    for (const listener of server.listeners('upgrade') as Listener[]) {
       server.removeListener('upgrade', listener)
       this.listeners.push(listener.bind(server))
     }

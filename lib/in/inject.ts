@@ -1,10 +1,9 @@
 import { request, type IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import WebSocket from 'ws'
-import type { InjectUpgradeOptions, InjectUpgradeResponse, InjectWSError } from '../types/index'
-import { FST_ERR_UPGRADE_UNEXPECTED_RESPONSE } from './errors'
-import { rewind } from './node/connection'
-import { connectInMemory } from './node/in-memory'
+import type { InjectUpgradeOptions, InjectUpgradeResponse, InjectWSError } from '../../types/index'
+import { FST_ERR_UPGRADE_UNEXPECTED_RESPONSE } from '../errors'
+import { connectInMemory, rewind } from '../node/index'
 
 const EMPTY = Buffer.alloc(0)
 

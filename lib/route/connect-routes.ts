@@ -15,7 +15,6 @@ export class ConnectRoutes {
   /** Some route takes an extended CONNECT: the HTTP/2 servers announce it (E1). */
   any = false
   private readonly router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
-  private readonly stores = new Map<string, Set<string>>()
 
   constructor (fastify: FastifyInstance) {
     const config = { ...fastify.initialConfig, ...fastify.initialConfig.routerOptions }
@@ -30,12 +29,15 @@ export class ConnectRoutes {
     } as FindMyWay.Config<FindMyWay.HTTPVersion.V1>)
   }
 
-  /** A GET route at `url`, taking the `:protocol`s given (none for a route without `upgrade`). */
+  /**
+   * A GET route at `url`, taking the `:protocol`s given (none for a route without `upgrade`).
+   * Routes of one shape (`/users/:id` and `/users/:name`, told apart by their constraints) share
+   * one entry, which takes what any of them takes: the route Fastify picks then decides.
+   */
   add (url: string, protocols: Iterable<string>): void {
-    let store = this.stores.get(url)
+    let store = this.router.findRoute('GET', url)?.store as Set<string> | undefined
     if (store === undefined) {
       store = new Set()
-      this.stores.set(url, store)
       this.router.on('GET', url, doNothing, store)
     }
     for (const protocol of protocols) {

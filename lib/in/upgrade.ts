@@ -1,12 +1,11 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import { Exchange, type ExchangeRequest } from './exchange'
-import { hasConnectionOption, parseUpgrade, type Offer } from './negotiation'
-import { afterResponseInFlight, closeAfterWrite } from './node/connection'
-import type { UpgradeListener } from './node/upgrade-path'
+import { hasConnectionOption, parseUpgrade, type Offer } from '../kit/lists'
+import { afterResponseInFlight, closeAfterWrite, type UpgradeListener } from '../node/index'
+import { Exchange, type ExchangeRequest } from '../switch/exchange'
+import { kOffers } from '../symbols'
+import type { Upgrader } from '../upgrader'
 import { acceptServerWide } from './server-wide'
-import { kOffers } from './symbols'
-import type { Upgrader } from './upgrader'
 
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
 const NONE: Offer[] = []

@@ -1,11 +1,12 @@
-import { STATUS_CODES, ServerResponse } from 'node:http'
+import { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyError } from 'fastify'
-import { hasConnectionOption, type Offer } from './negotiation'
-import { closeAfterWrite, closesConnection, handBack, rewind } from './node/connection'
-import type { UpgradeRequest } from './node/upgrade-request'
-import { kExchange } from './symbols'
-import type { Upgrader } from './upgrader'
+import type { FastifyError, FastifyRequest } from 'fastify'
+import { hasConnectionOption, type Offer } from '../kit/lists'
+import { closeAfterWrite, closesConnection, handBack, rewind, type UpgradeRequest } from '../node/index'
+import { kExchange } from '../symbols'
+import type { Upgrader } from '../upgrader'
+import type { Refuse, Way } from './accept'
+import { writeError } from './respond'
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
 const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
@@ -63,23 +64,39 @@ export class Exchange {
   }
 
   /**
-   * The connection leaves HTTP: the bytes that followed the request back on it (U8), ready for a
-   * new reader. `undefined` when the client already left.
+   * How a switch reaches the client over this exchange: `head` is the 101, `request` the request
+   * as the route saw it, `refuse` how it answers an error.
    */
-  takeSocket (): Socket | undefined {
+  way (head: string, request: FastifyRequest | UpgradeRequest, refuse: Refuse, before?: () => void): Way {
+    return {
+      request,
+      stream: false,
+      refuse,
+      ready: (limit, done) => { this.request.drain(limit, done) },
+      open: () => {
+        before?.()
+        return this.open(head)
+      }
+    }
+  }
+
+  /** Answers an error where no route (and so no Fastify reply) is involved: `OPTIONS *`. */
+  refuse (error: FastifyError, headers: Record<string, string> = {}, close = false): void {
+    writeError(this.res, error, close ? { ...headers, connection: 'close' } : headers)
+  }
+
+  /**
+   * The connection leaves HTTP with the 101 `head`: U7's 100 first if the client waits for it,
+   * and the bytes that followed the request back on it (U8), ready for a new reader. `undefined`
+   * when the client already left.
+   */
+  private open (head: string): Socket | undefined {
     this.release()
     if (this.socket.destroyed) return undefined
     this.sendContinue()
     rewind(this.socket, this.request.leftover)
+    this.socket.write(head)
     return this.socket
-  }
-
-  /** Answers an error where no route (and so no Fastify reply) is involved: `OPTIONS *`. */
-  refuse (error: FastifyError, headers: Record<string, string> = {}): void {
-    const statusCode = error.statusCode ?? 500
-    const body = JSON.stringify({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message })
-    this.res.writeHead(statusCode, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
-    this.res.end(body)
   }
 
   private timeout (): void {

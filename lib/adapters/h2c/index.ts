@@ -2,28 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { FastifyRequest } from 'fastify'
-import type { ConnectionContext, H2cOptions, ProtocolAdapter } from '../../types/index'
-import { FST_ERR_UPGRADE_OPTIONS } from '../errors'
-import { hasConnectionOption, protocolKey } from '../negotiation'
-import { clearIdleTimer } from '../node/http2-session'
-import { proxyPolicy } from '../proxied'
-import { PREFACE, requestFrames } from './h2c/frames'
-import { decodeSettings } from './h2c/settings'
-import { clientStart, requestFields, rewrite } from './h2c/upgrade'
+import type { ConnectionContext, H2cOptions, ProtocolAdapter } from '../../../types/index'
+import { checkOptions, clearIdleTimer, hasConnectionOption, is, protocolKey, proxyPolicy } from '../../kit/index'
+import { PREFACE, requestFrames } from './frames'
+import { decodeSettings } from './settings'
+import { clientStart, requestFields, rewrite } from './upgrade'
 
 const EMPTY = Buffer.alloc(0)
 const NO_ERROR = 0
 
 /** How an HTTP/2 session ended, for the close log line. */
 type GoAway = { goawayCode: number, goawayFrom: 'client' | 'server' }
-
-function count (options: H2cOptions, name: 'sessionTimeout' | 'maxConcurrentStreams' | 'maxHeaderListSize', fallback: number): number {
-  const value = options[name] ?? fallback
-  if (typeof value !== 'number' || !(value >= 0)) {
-    throw new FST_ERR_UPGRADE_OPTIONS(`h2c ${name} must be a number ≥ 0, got ${String(value)}`)
-  }
-  return value
-}
 
 /**
  * The SETTINGS payload the request carries in HTTP2-Settings; `undefined` when it cannot switch.
@@ -59,15 +48,19 @@ function isPreface (bytes: Buffer): boolean | undefined {
  * server whose streams all go through Fastify's routing.
  */
 export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
-  const priorKnowledge = options.priorKnowledge ?? true
-  if (typeof priorKnowledge !== 'boolean') throw new FST_ERR_UPGRADE_OPTIONS('h2c priorKnowledge must be a boolean')
-  const allRoutes = options.allRoutes ?? false
-  if (typeof allRoutes !== 'boolean') throw new FST_ERR_UPGRADE_OPTIONS('h2c allRoutes must be a boolean')
+  checkOptions(options, 'h2c()', {
+    priorKnowledge: is.boolean,
+    allRoutes: is.boolean,
+    behindProxy: is.any,
+    sessionTimeout: is.count,
+    maxConcurrentStreams: is.count,
+    maxHeaderListSize: is.count
+  })
+  const { priorKnowledge = true, allRoutes = false, sessionTimeout = 72000 } = options
   const declinesProxied = proxyPolicy('h2c', options.behindProxy)
-  const sessionTimeout = count(options, 'sessionTimeout', 72000)
   const settings = {
-    maxConcurrentStreams: count(options, 'maxConcurrentStreams', 100),
-    maxHeaderListSize: count(options, 'maxHeaderListSize', 65535)
+    maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
+    maxHeaderListSize: options.maxHeaderListSize ?? 65535
   }
   let server: Http2Server
 
@@ -118,10 +111,12 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
   return {
     name: 'h2c',
     tokens: ['h2c', 'HTTP/2', 'HTTP/2.0'],
-    continuation: true,
-    allRoutes,
-    http2Server: () => server,
-    setup (fastify) {
+    route: {
+      value: 'continuation',
+      allRoutes,
+      isActive: (request) => request.raw.httpVersionMajor === 2
+    },
+    start (fastify) {
       server = createServer({ settings }, (req, res) => {
         fastify.routing(req as unknown as IncomingMessage, res as unknown as ServerResponse)
       })
@@ -133,10 +128,7 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       // upgrade stays on HTTP/1.1, as Apache and Jetty decline it.
       const { headers } = request
       if ('encrypted' in request.raw.socket || headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0) return false
-      return upgradeSettings(request, token) !== undefined && !declinesProxied(request, request.server, request.log)
-    },
-    isActive (request) {
-      return request.raw.httpVersionMajor === 2
+      if (upgradeSettings(request, token) === undefined || declinesProxied(request, request.server)) return false
     },
     preface: priorKnowledge
       ? {
@@ -151,7 +143,6 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       const { socket, request } = ctx
       const http2Settings = upgradeSettings(request, ctx.token) as Buffer
       const streamOne = requestFrames(1, requestFields(request.raw))
-      ctx.switchProtocols()
       ctx.peek(clientStart(http2Settings.length), (valid, bytes) => {
         if (valid === true) open(ctx, socket, rewrite(bytes, http2Settings, streamOne), ctx.reportClose())
         else socket.destroy()

@@ -1,6 +1,6 @@
-import type { UpgradeHandler, WebSocketRoute } from '../../types/index'
 import type { WebSocket } from 'ws'
-import { isToken } from '../negotiation'
+import type { UpgradeHandler, WebSocketRoute } from '../../../types/index'
+import { isToken } from '../../kit/index'
 
 const KEYS = new Set(['handler', 'protocols', 'maxPayload'])
 

@@ -1,12 +1,11 @@
 import type { EventEmitter } from 'node:events'
 import { Server as HttpServer } from 'node:http'
 import type { Socket } from 'node:net'
-import type { ConnectionContext, ProtocolAdapter } from '../types/index'
-import { guardErrors, rewind, serve, unguardErrors } from './node/connection'
-import { peek } from './peek'
-import type { Upgrader } from './upgrader'
-
-type PrefaceAdapter = ProtocolAdapter & Required<Pick<ProtocolAdapter, 'preface'>>
+import type { ConnectionContext } from '../../types/index'
+import { guardErrors, rewind, serve, unguardErrors } from '../node/index'
+import type { PrefaceAdapter } from '../options'
+import { peek } from '../switch/peek'
+import type { Upgrader } from '../upgrader'
 
 /**
  * Connections that speak a protocol from their first byte, with no upgrade (HTTP/2 prior
@@ -19,7 +18,7 @@ export class Sniffer {
   private readonly adapters: PrefaceAdapter[]
 
   constructor (private readonly upgrader: Upgrader) {
-    this.adapters = [...upgrader.settings.adapters.values()].filter((adapter): adapter is PrefaceAdapter => adapter.preface !== undefined)
+    this.adapters = upgrader.settings.preface
   }
 
   /** Stands between `server` and its `'connection'` listeners; TLS and HTTP/2 servers see no preface to sniff. */
@@ -75,16 +74,25 @@ export class Sniffer {
   }
 
   private serve (server: HttpServer, adapter: PrefaceAdapter, socket: Socket): void {
-    const { fastify, registry } = this.upgrader
+    const { fastify, registry, settings, onServe } = this.upgrader
+    // S9: a connection that speaks another protocol from its start counts as one upgraded to it.
+    if (registry.upgraded >= settings.maxConnections) {
+      fastify.log.debug({ remoteAddress: socket.remoteAddress }, `fastify-upgrade: ${adapter.name} connection closed at maxConnections`)
+      socket.destroy()
+      return
+    }
+    registry.track(socket, () => { socket.destroy() }, adapter.name)
     const ctx: ConnectionContext = {
       socket,
       fastify,
       log: fastify.log,
       serve (next, options = {}) {
-        serve(options.server ?? server, next, options.head)
+        const to = options.server ?? server
+        onServe(to)
+        serve(to, next, options.head)
       },
       onServerClose (close) {
-        registry.track(socket, close)
+        registry.track(socket, close, adapter.name)
       }
     }
     try {

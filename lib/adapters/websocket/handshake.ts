@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { WebSocketOptions } from '../../types/index'
-import { FST_ERR_UPGRADE_BAD_REQUEST, FST_ERR_UPGRADE_FORBIDDEN_ORIGIN, FST_ERR_UPGRADE_WEBSOCKET_VERSION } from '../errors'
-import { isToken } from '../negotiation'
+import type { WebSocketOptions } from '../../../types/index'
+import { FST_ERR_UPGRADE_BAD_REQUEST, FST_ERR_UPGRADE_FORBIDDEN_ORIGIN, FST_ERR_UPGRADE_WEBSOCKET_VERSION, isToken } from '../../kit/index'
 
 // 16 bytes in base64 (RFC 6455 §4.1): 22 characters and the padding.
 const KEY = /^[+/0-9A-Za-z]{22}==$/

@@ -4,9 +4,9 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
-import type { Offer } from './negotiation'
+import type { Offer } from '../kit/lists'
 
-// The message fields are documented in the README ("Logs, diagnostics and metrics").
+// The message fields are documented in docs/operations.md.
 const upgradeChannel = channel('fastify-upgrade.upgrade')
 const declineChannel = channel('fastify-upgrade.decline')
 const refuseChannel = channel('fastify-upgrade.refuse')

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http'
-import type { ProtocolAdapter } from '../types/index'
 
 // Bounds the work a hostile header can cause: Node caps the header block at 16 KiB, which
 // could still hold thousands of list elements; no real client offers more than a handful.
@@ -10,7 +9,8 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
   TCHAR[c.charCodeAt(0)] = 1
 }
 
-export function isToken (value: string, start: number, end: number): boolean {
+/** Whether `value` (or its part from `start` to `end`) is an RFC 9110 token. */
+export function isToken (value: string, start = 0, end = value.length): boolean {
   if (start === end) return false
   for (let i = start; i < end; i++) {
     const code = value.charCodeAt(i)
@@ -96,35 +96,4 @@ export function forEachEndToEndField (request: IncomingMessage, also: ReadonlySe
     const lower = rawHeaders[i].toLowerCase()
     if (!HOP_FIELDS.has(lower) && !also.has(lower) && !hasConnectionOption(headers.connection, lower)) each(rawHeaders[i], lower, rawHeaders[i + 1])
   }
-}
-
-export interface Candidate {
-  adapter: ProtocolAdapter
-  value: unknown
-  /** Position in the route's `protocols`, for server preference. */
-  rank: number
-}
-
-/** A route's acceptable protocols by key, built once when the route is added. */
-export type RouteProtocols = Map<string, Candidate>
-
-export interface Choice {
-  offer: Offer
-  candidate: Candidate
-}
-
-/**
- * The acceptable offers, best first: in the client's order (U4), or in the route's order with
- * `preference: 'server'`. Only offered protocols can appear, each once.
- */
-export function negotiate (offers: Offer[], protocols: RouteProtocols, preference: 'client' | 'server'): Choice[] {
-  const choices: Choice[] = []
-  for (const offer of offers) {
-    const candidate = protocols.get(offer.key)
-    if (candidate !== undefined && !choices.some((choice) => choice.offer.key === offer.key)) {
-      choices.push({ offer, candidate })
-    }
-  }
-  if (preference === 'server') choices.sort((a, b) => a.candidate.rank - b.candidate.rank)
-  return choices
 }

@@ -1,0 +1,59 @@
+import type { IncomingMessage, Server } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+
+/**
+ * Fastify's privates, each found by its symbol's description on the instance or the instances
+ * it inherits from (an encapsulated instance inherits them from the root).
+ */
+function privateOf<T> (fastify: FastifyInstance, description: string): T | undefined {
+  for (let owner: object | null = fastify; owner !== null; owner = Object.getPrototypeOf(owner)) {
+    for (const symbol of Object.getOwnPropertySymbols(owner)) {
+      if (symbol.description === description) return (owner as Record<symbol, T>)[symbol]
+    }
+  }
+  return undefined
+}
+
+/**
+ * The servers Fastify listens on besides `fastify.server`: one per further address of a host
+ * name (`localhost`: 127.0.0.1 and ::1). Fastify forwards their `'upgrade'` events to the main
+ * server, but their other machinery is their own.
+ */
+export function otherServers (fastify: FastifyInstance): Server[] {
+  return privateOf<Server[]>(fastify, 'fastify.serverBindings') ?? []
+}
+
+type Request = FastifyRequest | IncomingMessage
+
+/**
+ * Whether Fastify would log a request's own lines, decided as Fastify decides it: by its log
+ * controller (which the deprecated `disableRequestLogging` also configures), else by
+ * `disableRequestLogging`, `true` or a function of the request.
+ */
+export function requestLogging (fastify: FastifyInstance): (request: Request) => boolean {
+  const controller = privateOf<{ isLogDisabled: (request: Request) => boolean }>(fastify, 'fastify.logController')
+  if (controller !== undefined) return (request) => !controller.isLogDisabled(request)
+  /* c8 ignore next 3: Fastify before 5.12 has no log controller */
+  const disabled = fastify.initialConfig.disableRequestLogging as boolean | ((request: Request) => boolean) | undefined
+  if (typeof disabled === 'function') return (request) => !disabled(request)
+  return () => disabled !== true
+}
+
+/**
+ * Whether the server's `trustProxy` trusts the peer of `socket`. Fastify keeps the trust function
+ * in a closure behind its request class's `ips` getter: asked about a request whose
+ * X-Forwarded-For names one more hop, it includes that hop only when it trusts the peer.
+ */
+export function trustsPeer (fastify: FastifyInstance, socket: Socket): boolean {
+  let prototype = requestPrototypes.get(fastify)
+  if (prototype === undefined) {
+    prototype = (privateOf<{ prototype: object }>(fastify, 'fastify.Request') as { prototype: object }).prototype
+    requestPrototypes.set(fastify, prototype)
+  }
+  const ips = Reflect.get(prototype, 'ips', { raw: { headers: { 'x-forwarded-for': '0.0.0.0' }, socket } }) as string[] | undefined
+  return ips !== undefined && ips.length > 1
+}
+
+/** Each instance's request prototype, found once. */
+const requestPrototypes = new WeakMap<FastifyInstance, object>()

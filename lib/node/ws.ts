@@ -1,0 +1,64 @@
+import type { Duplex } from 'node:stream'
+import WS = require('ws')
+
+/** What ws exports beside its documented classes, and the WebSocket members its server sets. */
+interface WsInternals {
+  extension: {
+    parse: (header: string) => Record<string, Array<Record<string, unknown>>>
+    format: (extensions: Record<string, Array<Record<string, unknown>>>) => string
+  }
+  PerMessageDeflate: (new (options: object) => Extension) & { extensionName: string }
+}
+interface Extension {
+  params: Record<string, unknown>
+  accept: (offers: Array<Record<string, unknown>>) => Record<string, unknown>
+}
+interface ServerWebSocket {
+  _protocol: string
+  _extensions: Record<string, Extension>
+  setSocket: (socket: Duplex, head: Buffer, options: object) => void
+}
+type ResolvedOptions = WS.ServerOptions & { WebSocket: new (address: null, protocols: undefined, options: object) => WS.WebSocket }
+
+const { extension, PerMessageDeflate } = WS as unknown as WsInternals
+
+/** permessage-deflate (RFC 7692) as agreed with one client: the answer's field, and the extension ws runs. */
+export interface Deflate {
+  header: string
+  extension: Extension
+}
+
+/**
+ * Opens server-side WebSockets on connections whose handshake the plugin answered itself: what
+ * ws's `handleUpgrade` does after its checks (negotiate permessage-deflate, then attach the
+ * socket), without ws writing the 101. The options are ws's server options, resolved by ws.
+ */
+export class WebSocketOpener {
+  private readonly options: ResolvedOptions
+
+  constructor (options: WS.ServerOptions) {
+    this.options = new WS.WebSocketServer({ ...options, noServer: true }).options as ResolvedOptions
+  }
+
+  /** What the client's Sec-WebSocket-Extensions offer agrees to; throws on an offer ws cannot read. */
+  deflate (offer: string | undefined, maxPayload: number): Deflate | undefined {
+    const { perMessageDeflate } = this.options
+    if (perMessageDeflate === false || perMessageDeflate === undefined || offer === undefined) return undefined
+    const offers = extension.parse(offer)[PerMessageDeflate.extensionName]
+    if (offers === undefined) return undefined
+    const agreed = new PerMessageDeflate({ ...(perMessageDeflate === true ? {} : perMessageDeflate), isServer: true, maxPayload })
+    agreed.accept(offers)
+    return { header: extension.format({ [PerMessageDeflate.extensionName]: [agreed.params] }), extension: agreed }
+  }
+
+  /** A WebSocket on `socket`, open at once; `head`: its first bytes, already read. */
+  open (socket: Duplex, head: Buffer, protocol: string | false, deflate: Deflate | undefined, maxPayload: number): WS.WebSocket {
+    const { options } = this
+    const ws = new options.WebSocket(null, undefined, options)
+    const internals = ws as unknown as ServerWebSocket
+    if (protocol !== false) internals._protocol = protocol
+    if (deflate !== undefined) internals._extensions = { [PerMessageDeflate.extensionName]: deflate.extension }
+    internals.setSocket(socket, head, maxPayload === options.maxPayload ? options : { ...options, maxPayload })
+    return ws
+  }
+}

@@ -1,0 +1,61 @@
+import { STATUS_CODES, validateHeaderName, validateHeaderValue, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
+import type { Http2ServerResponse } from 'node:http2'
+import type { FastifyError } from 'fastify'
+import type { CheckResult } from '../../types/index'
+import { FST_ERR_UPGRADE_RESPONSE } from '../errors'
+
+/** Fields of the hop the plugin writes itself: an adapter's fields never name them (S2). */
+const HOP = new Set(['connection', 'upgrade'])
+
+/**
+ * The one refusal writer where no Fastify reply is involved (`OPTIONS *`, an extended CONNECT
+ * before routing): the status and JSON body Fastify's own error handler would send.
+ */
+export function writeError (res: ServerResponse | Http2ServerResponse, error: FastifyError, headers: OutgoingHttpHeaders = {}): void {
+  const statusCode = error.statusCode ?? 500
+  const body = JSON.stringify({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message })
+  res.writeHead(statusCode, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+/** An adapter's fields, checked as Node checks a response's: never a CRLF, never a name that is not a token. */
+function eachField (adapter: string, fields: CheckResult, each: (name: string, lower: string, value: string) => void): void {
+  if (fields === undefined || fields === false) return
+  for (const name in fields) {
+    const value = fields[name]
+    try {
+      validateHeaderName(name)
+      validateHeaderValue(name, value)
+    } catch (error) {
+      throw new FST_ERR_UPGRADE_RESPONSE(adapter, (error as Error).message)
+    }
+    each(name, name.toLowerCase(), value)
+  }
+}
+
+/**
+ * The one writer of a 101 (S2, U5): `Upgrade` names the chosen token, or what the adapter's
+ * `upgrade` field says instead (a layer-ascending list), `Connection: upgrade`, then the
+ * adapter's fields. Built before the switch, so that a field that cannot be sent refuses the
+ * upgrade with an error instead of reaching the client.
+ */
+export function switchingProtocols (adapter: string, token: string, fields: CheckResult): string {
+  let upgrade = token
+  let rest = ''
+  eachField(adapter, fields, (name, lower, value) => {
+    if (lower === 'upgrade') upgrade = value
+    else if (HOP.has(lower)) throw new FST_ERR_UPGRADE_RESPONSE(adapter, `${name} is the plugin's to write`)
+    else rest += `${name}: ${value}\r\n`
+  })
+  if (upgrade.trim() === '') throw new FST_ERR_UPGRADE_RESPONSE(adapter, 'a 101 must name the protocol in Upgrade')
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgrade}\r\nConnection: upgrade\r\n${rest}\r\n`
+}
+
+/** The success of an extended CONNECT (E2): `:status 200` and the adapter's fields, never a hop's (U11). */
+export function connectResponse (adapter: string, fields: CheckResult): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ':status': 200 }
+  eachField(adapter, fields, (_name, lower, value) => {
+    if (!HOP.has(lower)) headers[lower] = value
+  })
+  return headers
+}
