@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import t, { type Test } from 'tap'
-import ts from 'typescript'
+import type ts from 'typescript'
 
 // Runnable docs: every JavaScript or TypeScript block of README.md and docs/*.md is a complete
 // program that a test runs, unless an HTML comment right before it says otherwise:
@@ -14,9 +14,10 @@ import ts from 'typescript'
 // 'fastify-upgrade' by name, which Node resolves to this package's build (`npm run build` first),
 // listen on PORT (0 here), talk to their own server and exit.
 //
-// test/readme.test.ts checks the blocks' markers, the links and the requirement ids;
-// test/docs-types.test.ts type checks; test/docs-programs-<n>.test.ts each run a share of the
-// programs, so that tap runs the shares side by side and no file holds all of them.
+// test/readme.test.ts checks the blocks' markers, the links and the requirement ids, and type
+// checks; test/docs-programs-<n>.test.ts each run a share of the programs, so that tap runs the
+// shares beside each other and beside the type check. Each test file costs a Node process that
+// loads tap and TypeScript (about 2 s alone, 10 s on a busy machine), so there are few of them.
 
 export const root = join(__dirname, '..')
 export const PROGRAM = new Set(['js', 'javascript', 'mjs', 'cjs', 'ts', 'typescript', 'mts'])
@@ -101,8 +102,15 @@ async function run (args: string[], stdin?: string): Promise<Run> {
   })
 }
 
+// TypeScript is loaded only by the files that need it: every process that loads it adds its 9 MB
+// to the coverage data tap reads at the end.
+async function typescript (): Promise<typeof ts> {
+  return (await import('typescript')).default
+}
+
 /** Type checks TypeScript programs as a user's `.mts` files in this package would be, against types/index.d.ts. */
-export function typeCheck (files: Map<string, string>): string[] {
+export async function typeCheck (files: Map<string, string>): Promise<string[]> {
+  const ts = await typescript()
   const options: ts.CompilerOptions = {
     strict: true,
     noEmit: true,
@@ -150,9 +158,9 @@ export function runShare (filename: string): void {
   const index = files.indexOf(basename(filename))
   if (index === -1) throw new Error(`${filename} is not a docs-programs-<n>.test.ts file`)
   const share = jobs.filter((_, i) => i % files.length === index)
-  // A program takes 1 to 3 s alone on 2 cores, up to four times that beside two busy processes; a
-  // share of six at two at a time then needs about 40 s. tap's default of 30 s for the file is
-  // too short on a busy machine; each program still has its own bound of 60 s.
+  // A program takes 1 to 3 s alone on 2 cores, up to four times that on a busy machine; a share of
+  // seven, two at a time, then needs up to 40 s if every program takes its longest. tap's default
+  // of 30 s for the file is too short for that; each program still has its own bound of 60 s.
   t.setTimeout(120_000)
   const started = share.map((job) => 'block' in job ? runBlock(job.block) : run([join('examples', job.example)]))
   share.forEach((job, i) => {
@@ -180,10 +188,11 @@ export function runShare (filename: string): void {
 }
 
 async function runBlock (block: Block): Promise<Run> {
-  const typescript = TYPESCRIPT.has(block.lang)
-  const source = typescript
+  const isTypeScript = TYPESCRIPT.has(block.lang)
+  const ts = isTypeScript ? await typescript() : undefined
+  const source = ts !== undefined
     ? ts.transpileModule(block.code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
     : block.code
-  const type = typescript || /^import /m.test(block.code) ? 'module' : 'commonjs'
+  const type = isTypeScript || /^import /m.test(block.code) ? 'module' : 'commonjs'
   return await run([`--input-type=${type}`], source)
 }
