@@ -158,9 +158,9 @@ export function runShare (filename: string): void {
   const index = files.indexOf(basename(filename))
   if (index === -1) throw new Error(`${filename} is not a docs-programs-<n>.test.ts file`)
   const share = jobs.filter((_, i) => i % files.length === index)
-  // A program takes 1 to 3 s alone on 2 cores, up to four times that on a busy machine; a share of
-  // seven, two at a time, then needs up to 40 s if every program takes its longest. tap's default
-  // of 30 s for the file is too short for that; each program still has its own bound of 60 s.
+  // A program takes 1 to 3 s on 2 cores; a share of seven, two at a time, took 3 to 10 s at a load
+  // of 3 to 5, 19 s at a load of 11, and 26 to 33 s with two busy loops beside that
+  // (measured). tap's default of 30 s for the file is too short; each program keeps its own 60 s.
   t.setTimeout(120_000)
   const started = share.map((job) => 'block' in job ? runBlock(job.block) : run([join('examples', job.example)]))
   share.forEach((job, i) => {
