@@ -26,10 +26,10 @@ export interface App {
   exited: Promise<number | null>
 }
 
-/** Starts examples/cluster/app.mjs on `port` (0: any), ready once Fastify logs its address; killed when the test ends. */
-export async function startApp (t: Test, redisPort: number, port = 0): Promise<App> {
+/** Starts examples/cluster/`file` on `port` (0: any), ready once Fastify logs its address; killed when the test ends. */
+export async function startApp (t: Test, redisPort: number, port = 0, file = 'app.mjs'): Promise<App> {
   const env = { ...process.env, PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}` }
-  const child = spawn(process.execPath, [join(root, 'examples', 'cluster', 'app.mjs')], { cwd: root, env })
+  const child = spawn(process.execPath, [join(root, 'examples', 'cluster', file)], { cwd: root, env })
   let output = ''
   const waiters = new Set<() => void>()
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
@@ -58,11 +58,11 @@ export async function startApp (t: Test, redisPort: number, port = 0): Promise<A
         }
       }
       waiters.add(check)
-      exited.then(() => { reject(new Error(`app.mjs exited before logging ${pattern}: ${output}`)) }, () => {})
+      exited.then(() => { reject(new Error(`${file} exited before logging ${pattern}: ${output}`)) }, () => {})
     })
   }
   const listening = next(/Server listening at http:\/\/127\.0\.0\.1:\d+/)
-  const line = await Promise.race([listening, exited.then(() => { throw new Error(`app.mjs exited: ${output}`) })])
+  const line = await Promise.race([listening, exited.then(() => { throw new Error(`${file} exited: ${output}`) })])
   return { child, port: Number(/127\.0\.0\.1:(\d+)/.exec(line)?.[1]), pid: child.pid as number, output: () => output, next, exited }
 }
 

@@ -97,3 +97,14 @@ for (const proxy of ['haproxy', 'nginx'] as const) {
     })
   })
 }
+
+t.test('examples/cluster/short.mjs, the 15 lines of docs/scaling.md: two processes, one client on each', async (t) => {
+  if (!hasTool(t, 'redis-server')) return
+  const redisPort = await freePort()
+  await redisServer(t, redisPort)
+  const apps = await Promise.all([startApp(t, redisPort, 0, 'short.mjs'), startApp(t, redisPort, 0, 'short.mjs')])
+  const members = apps.map((app, i) => member(t, ['a', 'b'][i], app.port))
+  // short.mjs sends no welcome: a member is ready once open.
+  await Promise.all(members.map(async (m) => await new Promise((resolve) => m.ws.once('open', resolve))))
+  await exchange(t, members, 20, 'short')
+})

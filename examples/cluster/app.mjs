@@ -28,12 +28,13 @@ const app = Fastify({ logger: true })
 const ws = websocket()
 await app.register(fastifyUpgrade, { protocols: [ws] })
 
-// Doubling backoff capped at 2 s, with jitter so that processes do not retry in step.
-const reconnectStrategy = (retries) => Math.round(Math.min(50 * 2 ** retries, 2000) * (0.5 + Math.random() / 2))
-
-/** A Redis connection that logs when it goes away (once per outage, not per retry) and comes back. */
+/**
+ * A Redis connection that logs when it goes away (once per outage, not per retry) and comes back.
+ * node-redis retries by itself: 50 ms doubling up to 2 s, plus up to 200 ms of jitter so that
+ * processes do not retry in step.
+ */
 function redis (role, options) {
-  const client = createClient({ url: process.env.REDIS_URL, socket: { reconnectStrategy }, ...options })
+  const client = createClient({ url: process.env.REDIS_URL, ...options })
   let up = true
   client.on('error', (error) => {
     if (up) app.log.warn({ role, err: error }, 'redis connection lost, reconnecting')
