@@ -22,13 +22,16 @@ function cannotPin () {
   return undefined
 }
 
-/** Starts a server of `kind` (see bench/server.js) with this process's Node binary, once it listens. */
-function start (kind, pinned) {
+/**
+ * Starts a server of `kind` (see bench/server.js) with this process's Node binary, once it listens;
+ * `env` adds to this process's environment.
+ */
+function start (kind, pinned, env = {}) {
   const flags = ['--expose-gc']
   if (process.env.BENCH_PROF) flags.push('--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'profiles')}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
   // fork() runs `execPath ...execArgv server.js kind`: with taskset, that is `taskset -c 0 node ...`.
   const [execPath, execArgv] = pinned ? ['taskset', ['-c', SERVER_CPU, process.execPath, ...flags]] : [process.execPath, flags]
-  const child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const answer = () => new Promise((resolve, reject) => {
     const exited = (code) => { reject(new Error(`server ${kind} exited with ${code}`)) }
     child.once('exit', exited)
@@ -39,6 +42,7 @@ function start (kind, pinned) {
   })
   return answer().then(({ port }) => ({
     port,
+    pid: child.pid,
     /** CPU time the server has used, in µs. */
     async cpu () {
       child.send('cpu')

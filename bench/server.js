@@ -67,6 +67,26 @@ const kinds = {
     return app
   },
 
+  // bench/fanout.js: every text message a client sends goes to every client; with REDIS_URL,
+  // through Redis pub/sub to the clients of every process, as examples/cluster/app.mjs does.
+  async fanout () {
+    const ws = fastifyUpgrade.websocket(WS_OPTIONS)
+    const app = Fastify()
+    await app.register(fastifyUpgrade, { protocols: [ws] })
+    const broadcast = (text) => { for (const client of ws.clients) client.send(text) }
+    let publish = broadcast
+    if (process.env.REDIS_URL) {
+      const { createClient } = require('redis')
+      const publisher = createClient({ url: process.env.REDIS_URL })
+      const subscriber = publisher.duplicate()
+      await Promise.all([publisher.connect(), subscriber.connect()])
+      await subscriber.subscribe('fanout', broadcast)
+      publish = (text) => { publisher.publish('fanout', text) }
+    }
+    app.get('/up', { upgrade: { protocols: { websocket: (socket) => socket.on('message', (data) => publish(data.toString())) } } }, hello)
+    return app
+  },
+
   // No Fastify: Node's http server and ws's handleUpgrade, as ws's README shows.
   async ws () {
     const wss = new WebSocketServer({ noServer: true, ...WS_OPTIONS })

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type Test } from 'tap'
 import { WebSocket as WsClient } from 'ws'
 import { client, type RawClient, upgradeRequest } from './helpers'
 import { hasTool } from './h2c-helpers'
-import { haproxy, nginx, tempDir } from './proxy-helpers'
+import { committedConfig, haproxy, nginx, tempDir } from './proxy-helpers'
 import { certificate } from './tls-helpers'
 
 // examples/deploy/ as an operator runs it: two processes of app.mjs (this package's build, imported
@@ -58,16 +58,6 @@ async function startApp (t: Test, env: Record<string, string>): Promise<App> {
   return { child, port, pid: child.pid as number, output: () => output, exited }
 }
 
-/** A committed config file with its example ports replaced; each must be there. */
-function committed (file: string, replacements: Array<[string, string]>): string {
-  let text = readFileSync(join(deploy, file), 'utf8')
-  for (const [from, to] of replacements) {
-    if (!text.includes(from)) throw new Error(`examples/deploy/${file} has no ${from}`)
-    text = text.split(from).join(to)
-  }
-  return text
-}
-
 /** Two app processes, with TLS in place for direct clients, behind `proxy` with its examples/deploy config. */
 async function deployment (t: Test, proxy: 'nginx' | 'haproxy'): Promise<{ port: number, apps: App[] }> {
   const dir = tempDir(t, 'deploy')
@@ -78,8 +68,8 @@ async function deployment (t: Test, proxy: 'nginx' | 'haproxy'): Promise<{ port:
   const apps = await Promise.all([startApp(t, env), startApp(t, env)])
   const backends: Array<[string, string]> = [['127.0.0.1:3001', `127.0.0.1:${apps[0].port}`], ['127.0.0.1:3002', `127.0.0.1:${apps[1].port}`]]
   const port = proxy === 'nginx'
-    ? await nginx(t, (port) => committed('nginx.conf', [['listen 8080;', `listen 127.0.0.1:${port};`], ...backends]))
-    : await haproxy(t, (port) => committed('haproxy.cfg', [['bind :8080', `bind 127.0.0.1:${port}`], ...backends]))
+    ? await nginx(t, (port) => committedConfig('nginx.conf', [['listen 8080;', `listen 127.0.0.1:${port};`], ...backends]))
+    : await haproxy(t, (port) => committedConfig('haproxy.cfg', [['bind :8080', `bind 127.0.0.1:${port}`], ...backends]))
   return { port, apps }
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +22,16 @@ async function accepting (port: number): Promise<boolean> {
     const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
     socket.on('error', () => { resolve(false) })
   })
+}
+
+/** A configuration committed in examples/deploy/ with its example ports replaced; each must be there. */
+export function committedConfig (file: string, replacements: Array<[string, string]>): string {
+  let text = readFileSync(join(__dirname, '..', 'examples', 'deploy', file), 'utf8')
+  for (const [from, to] of replacements) {
+    if (!text.includes(from)) throw new Error(`examples/deploy/${file} has no ${from}`)
+    text = text.split(from).join(to)
+  }
+  return text
 }
 
 /** A temp dir removed when the test ends. */
