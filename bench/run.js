@@ -15,8 +15,8 @@ const { join } = require('node:path')
 const { promisify } = require('node:util')
 const autocannon = require('autocannon')
 const { Connection } = require('./h2-client')
-const h2ws = require('./h2-websocket')
 const { report } = require('./report')
+const TARGETS = require('./targets')
 const { LOAD_CPU, SERVER_CPU, cannotPin, start: startServer } = require('./server-process')
 const { quantile, summary } = require('./stats')
 const ws = require('./ws-client')
@@ -33,36 +33,6 @@ const SECONDS = quick ? 1 : 3
 const WARM_UP_SECONDS = 1
 const IDLE_SOCKETS = quick ? 1000 : 5000
 const RSS_ROUNDS = quick ? 1 : 3
-
-/**
- * The targets of issue 13, by figure: `of / to` must reach `min` (or stay under `max`); `report`
- * rows have none. Of the rows the issue does not name, a route without `upgrade` takes the target
- * of a route with it, and the 16 KiB echo keeps the one it had.
- */
-const TARGETS = {
-  plain: [{ of: 'fastify-upgrade', to: 'fastify', min: 0.99 }],
-  'upgrade-route': [{ of: 'fastify-upgrade', to: 'fastify', min: 0.99 }],
-  declined: [
-    { of: 'declined', to: 'plain', min: 0.9 },
-    { of: 'declined, all on the upgrade path', to: 'plain', report: true }
-  ],
-  handshakes: [
-    { of: 'fastify-upgrade', to: '@fastify/websocket', min: 1.1 },
-    { of: 'fastify-upgrade', to: 'ws', min: 0.95 },
-    { of: 'fastify-upgrade + h2c', to: 'fastify-upgrade', report: true }
-  ],
-  'echo-64': [{ of: 'fastify-upgrade', to: 'ws', min: 0.98 }],
-  'echo-16384': [{ of: 'fastify-upgrade', to: 'ws', min: 0.97 }],
-  'idle-rss': [{ of: 'fastify-upgrade', to: 'ws', max: 1.03 }],
-  'h2-prior': [{ of: 'fastify-upgrade', to: 'fastify http2', min: 1 }],
-  'h2-upgraded': [{ of: 'fastify-upgrade (upgraded)', to: 'fastify http2 (prior knowledge)', min: 0.97 }],
-  'ws-h2-echo': [{ of: 'HTTP/2 streams', to: 'HTTP/1.1 connections', report: true }],
-  'ws-h2-handshakes': [{ of: 'one HTTP/2 connection', to: 'new HTTP/1.1 connections', report: true }],
-  'h2c-connections': [
-    { of: 'h2c upgrade', to: 'HTTP/1.1', report: true },
-    { of: 'h2c upgrade', to: 'fastify http2 (prior knowledge)', min: 0.9 }
-  ]
-}
 
 /**
  * Runs this script again as the load generator: with the Node binary of the line asked for (26
@@ -234,115 +204,7 @@ async function growth () {
   return rows
 }
 
-const UPGRADE_HEADERS = { connection: 'upgrade', upgrade: 'example/1' }
-
-const figures = [
-  {
-    id: 'plain',
-    title: 'req/s, route without upgrade, plugin registered',
-    unit: 'req/s',
-    run: () => withServers(['upgrade', 'fastify'], (upgrade, fastify) => alternate([
-      { name: 'fastify-upgrade', server: upgrade, measure: (s) => requests(upgrade.port, '/plain', s) },
-      { name: 'fastify', server: fastify, measure: (s) => requests(fastify.port, '/plain', s) }
-    ]))
-  },
-  {
-    id: 'upgrade-route',
-    title: 'req/s, plain GET to a route that has upgrade',
-    unit: 'req/s',
-    run: () => withServers(['upgrade', 'fastify'], (upgrade, fastify) => alternate([
-      { name: 'fastify-upgrade', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s) },
-      { name: 'fastify', server: fastify, measure: (s) => requests(fastify.port, '/up', s) }
-    ]))
-  },
-  {
-    id: 'declined',
-    title: 'req/s, declined upgrade requests (Upgrade: example/1, served as HTTP)',
-    unit: 'req/s',
-    run: () => withServers(['upgrade', 'upgrade-path'], (upgrade, path) => alternate([
-      { name: 'declined', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s, UPGRADE_HEADERS) },
-      { name: 'declined, all on the upgrade path', server: path, measure: (s) => requests(path.port, '/up', s, UPGRADE_HEADERS) },
-      { name: 'plain', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s) }
-    ]))
-  },
-  {
-    id: 'handshakes',
-    title: 'WebSocket handshakes/s, 50 concurrent',
-    unit: 'handshakes/s',
-    run: () => withServers(['upgrade-websocket', 'upgrade', 'fastify-websocket', 'ws'], (upgrade, both, fws, raw) => alternate([
-      { name: 'fastify-upgrade', server: upgrade, measure: (s) => ws.handshakes(upgrade.port, '/up', 50, s) },
-      { name: 'fastify-upgrade + h2c', server: both, measure: (s) => ws.handshakes(both.port, '/up', 50, s) },
-      { name: '@fastify/websocket', server: fws, measure: (s) => ws.handshakes(fws.port, '/up', 50, s) },
-      { name: 'ws', server: raw, measure: (s) => ws.handshakes(raw.port, '/up', 50, s) }
-    ]))
-  },
-  ...[64, 16384].map((size) => ({
-    id: `echo-${size}`,
-    title: `WebSocket echo messages/s, ${size === 64 ? '64 B' : '16 KiB'}, 20 connections`,
-    unit: 'messages/s',
-    run: () => withServers(['upgrade', 'ws'], (upgrade, raw) => alternate([
-      { name: 'fastify-upgrade', server: upgrade, measure: (s) => ws.echo(upgrade.port, '/up', size, 20, s) },
-      { name: 'ws', server: raw, measure: (s) => ws.echo(raw.port, '/up', size, 20, s) }
-    ]))
-  })),
-  {
-    id: 'ws-h2-echo',
-    title: 'WebSocket echo messages/s, 64 B, 20 WebSockets: streams of one HTTP/2 connection (RFC 8441) vs HTTP/1.1 connections',
-    unit: 'messages/s',
-    run: () => withServers(['upgrade'], (upgrade) => alternate([
-      { name: 'HTTP/2 streams', server: upgrade, measure: (s) => h2ws.echo(upgrade.port, '/up', 64, 20, s) },
-      { name: 'HTTP/1.1 connections', server: upgrade, measure: (s) => ws.echo(upgrade.port, '/up', 64, 20, s) }
-    ]))
-  },
-  {
-    id: 'ws-h2-handshakes',
-    title: 'WebSocket handshakes/s, 50 concurrent: streams of one HTTP/2 connection (RFC 8441) vs new HTTP/1.1 connections',
-    unit: 'handshakes/s',
-    run: () => withServers(['upgrade'], (upgrade) => alternate([
-      { name: 'one HTTP/2 connection', server: upgrade, measure: (s) => h2ws.handshakes(upgrade.port, '/up', 50, s) },
-      { name: 'new HTTP/1.1 connections', server: upgrade, measure: (s) => ws.handshakes(upgrade.port, '/up', 50, s) }
-    ]))
-  },
-  {
-    id: 'idle-rss',
-    title: `server RSS per idle WebSocket, ${IDLE_SOCKETS} open`,
-    unit: 'bytes',
-    lowerIsBetter: true,
-    // A fresh server per sample, measured after a full GC: nothing to warm up.
-    run: () => alternate([
-      { name: 'fastify-upgrade', measure: () => idleMemory('upgrade') },
-      { name: 'ws', measure: () => idleMemory('ws') }
-    ], RSS_ROUNDS, false)
-  },
-  {
-    id: 'h2-prior',
-    title: 'HTTP/2 req/s over h2c prior knowledge (h2load, 10 connections × 10 streams)',
-    unit: 'req/s',
-    run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-      { name: 'fastify-upgrade', server: upgrade, measure: (s) => h2load(upgrade.port, '/up', s) },
-      { name: 'fastify http2', server: http2, measure: (s) => h2load(http2.port, '/up', s) }
-    ]))
-  },
-  {
-    id: 'h2-upgraded',
-    title: 'HTTP/2 req/s over upgraded h2c connections (own client, 10 connections × 10 streams)',
-    unit: 'req/s',
-    run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-      { name: 'fastify-upgrade (upgraded)', server: upgrade, measure: (s) => h2requests(upgrade.port, '/up', true, s) },
-      { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s) => h2requests(http2.port, '/up', false, s) }
-    ]))
-  },
-  {
-    id: 'h2c-connections',
-    title: 'new connections/s, one request each: upgrade to h2c vs HTTP/1.1 and HTTP/2 prior knowledge',
-    unit: 'connections/s',
-    run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-      { name: 'h2c upgrade', server: upgrade, measure: (s) => connectionRate(upgrade.port, '/up', 'upgrade', s) },
-      { name: 'HTTP/1.1', server: upgrade, measure: (s) => connectionRate(upgrade.port, '/up', 'http1', s) },
-      { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s) => connectionRate(http2.port, '/up', 'prior', s) }
-    ]))
-  }
-]
+const figures = require('./figures')({ withServers, alternate, sample, requests, h2load, h2requests, connectionRate, idleMemory, IDLE_SOCKETS, RSS_ROUNDS })
 
 /** met / missed when the whole interquartile range is on one side of the target, else straddles; null: reported only. */
 function verdict (target, { q1, q3 }) {

@@ -16,7 +16,7 @@ import { parseFrames } from './h2c-helpers'
 import { certificate } from './tls-helpers'
 import { mainTransports, serve, transports } from './websocket-http2-helpers'
 
-const { websocket, h2c } = fastifyUpgrade
+const { websocket } = fastifyUpgrade
 
 /** Sends a CONNECT without `:protocol` and answers its status. */
 async function plainConnect (session: ClientHttp2Session): Promise<number> {
@@ -230,41 +230,6 @@ test('a third-party adapter takes extended CONNECT through the public contract',
   const [wrongHeaders] = await once(wrong, 'response') as [Record<string, unknown>]
   t.equal(wrongHeaders[':status'], 501, 'the websocket :protocol to an echo route: 501')
   wrong.close()
-})
-
-test('a route Fastify prefers by its constraints, though it does not take the :protocol, answers 501', async (t) => {
-  const { connect } = await serve(t, transports[3], (app) => {
-    app.get('/c', { constraints: { host: 'ws.example' }, upgrade: { protocols: { websocket: () => {} } } }, async () => 'ws host')
-    app.get('/c', { upgrade: { protocols: { h2c: true } } }, async () => 'plain')
-  })
-  const session = await connect()
-  t.equal((await openWebSocket(session, '/c')).status, 501)
-})
-
-test('adapter options: extended CONNECT needs a token and a connect function, once per :protocol', async (t) => {
-  const base = { name: 'a', tokens: ['a'], switch () {} }
-  for (const [adapters, message] of [
-    [[{ ...base, extendedConnect: { protocol: 'a' } }], /extendedConnect needs a protocol token and a connect\(ctx\) function/],
-    [[{ ...base, extendedConnect: { protocol: 'a b', connect () {} } }], /needs a protocol token/],
-    [[{ ...base, extendedConnect: { protocol: 'a', connect () {} } }, { ...base, name: 'b', tokens: ['b'], extendedConnect: { protocol: 'A', connect () {} } }], /taken by two adapters/],
-    [[{ ...base, connectProtocol: 'a' }], /has `connectProtocol`, which is now extendedConnect: \{ protocol, connect \}/]
-  ] as unknown as Array<[ProtocolAdapter[], RegExp]>) {
-    const app = Fastify()
-    t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyUpgrade, { protocols: adapters }) }, message)
-  }
-  t.throws(() => websocket({ http2: 'yes' as unknown as boolean }), /websocket\(\) http2 must be a boolean/)
-})
-
-test('E1: the h2c server announces it only once a websocket route exists; h2c alone does not', async (t) => {
-  const app = Fastify()
-  await app.register(fastifyUpgrade, { protocols: [h2c(), websocket()] })
-  app.route({ method: ['GET', 'HEAD'], url: '/', handler: async () => 'plain' })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const session = await connectSession(`http://127.0.0.1:${(app.server.address() as { port: number }).port}`)
-  t.teardown(() => session.destroy())
-  t.equal(session.remoteSettings.enableConnectProtocol, false)
 })
 
 test('E1, H3: an h2c session upgraded from HTTP/1.1 takes an extended CONNECT too', async (t) => {

@@ -67,17 +67,16 @@ test('a third-party adapter is typed by the contract', () => {
   const adapter: ProtocolAdapter<true> = {
     name: 'mine',
     tokens: ['mine/1'],
-    continuation: true,
-    check (request, reply, token) {
+    route: { value: 'continuation', isActive: (request) => request.protocol === 'https' },
+    check (request, reply, token, value) {
       expect(token).type.toBe<string>()
+      expect(value).type.toBe<true>()
       expect(reply.header).type.not.toBe<never>()
-      return request.headers.host !== undefined
+      return request.headers.host !== undefined && { upgrade: 'MINE/1, HTTP/1.1', 'x-a': 'b' }
     },
-    isActive: (request) => request.protocol === 'https',
     switch (ctx) {
       expect(ctx).type.toBe<UpgradeContext<true>>()
       expect(ctx.value).type.toBe<true>()
-      ctx.switchProtocols({ 'x-a': 'b' }, 'MINE/1, HTTP/1.1')
       ctx.onServerClose(() => { ctx.socket.end() })
       const reportClose = ctx.reportClose()
       expect(reportClose).type.toBe<(details: Record<string, unknown>) => void>()
@@ -85,8 +84,9 @@ test('a third-party adapter is typed by the contract', () => {
     }
   }
   expect(adapter).type.toBeAssignableTo<ProtocolAdapter>()
-  expect<ProtocolAdapter>().type.toBeAssignableFrom({ name: 'x', tokens: ['x'], continuation: false, switch () {} })
-  expect<ProtocolAdapter>().type.not.toBeAssignableFrom({ name: 'x', tokens: ['x'], switch () {} })
+  expect<ProtocolAdapter>().type.toBeAssignableFrom({ name: 'x', tokens: ['x'], switch () {} })
+  expect<ProtocolAdapter>().type.not.toBeAssignableFrom({ name: 'x', tokens: ['x'] })
+  expect<ProtocolAdapter>().type.not.toBeAssignableFrom({ name: 'x', tokens: ['x'], check: () => true, switch () {} })
 })
 
 test('fastify.upgrade.connections() counts upgraded connections by adapter name', () => {

@@ -24,15 +24,17 @@ test('a third-party adapter may decline a server-wide upgrade', () => {
   const adapter: ProtocolAdapter<true> = {
     name: 'mine',
     tokens: ['mine/1'],
-    continuation: true,
-    checkServerWide (request, fastify, token) {
-      expect(request).type.toBe<IncomingMessage>()
-      expect(fastify).type.toBe<FastifyInstance>()
-      expect(token).type.toBe<string>()
-      return !cameThroughProxy(request)
-    },
+    route: { value: 'continuation' },
     switch () {},
-    serverWide () {}
+    serverWide: {
+      check (request, token, fastify) {
+        expect(request).type.toBe<IncomingMessage>()
+        expect(fastify).type.toBe<FastifyInstance>()
+        expect(token).type.toBe<string>()
+        if (cameThroughProxy(request)) return false
+      },
+      switch () {}
+    }
   }
   expect(adapter).type.toBeAssignableTo<ProtocolAdapter>()
 })

@@ -58,19 +58,20 @@ expect(app.get).type.not.toBeCallableWith('/bad', { upgrade: { protocols: { webs
 // RFC 8441: on by default, off with `http2: false`; a stream hand-off is part of the public contract.
 expect(websocket({ http2: false })).type.not.toRaiseError()
 expect(websocket).type.not.toBeCallableWith({ http2: 'no' })
-expect(websocket().connectProtocol).type.toBe<string | undefined>()
+expect(websocket().extendedConnect?.protocol).type.toBe<string | undefined>()
 const streamAdapter: ProtocolAdapter = {
   name: 'stream-echo',
   tokens: ['stream-echo'],
-  continuation: false,
-  connectProtocol: 'stream-echo',
-  connect (ctx) {
-    expect(ctx.stream).type.toBe<import('node:http2').ServerHttp2Stream>()
-    expect(ctx.protocol).type.toBe<string>()
-    expect(ctx.request).type.toBe<FastifyRequest>()
-    ctx.respond({ 'x-answer': 'yes' })
-    ctx.onServerClose(() => { ctx.stream.close() })
-    ctx.reportClose()({ reason: 'done' })
+  check: () => ({ 'x-answer': 'yes' }),
+  extendedConnect: {
+    protocol: 'stream-echo',
+    connect (ctx) {
+      expect(ctx.stream).type.toBe<import('node:http2').ServerHttp2Stream>()
+      expect(ctx.protocol).type.toBe<string>()
+      expect(ctx.request).type.toBe<FastifyRequest>()
+      ctx.onServerClose(() => { ctx.stream.close() })
+      ctx.reportClose()({ reason: 'done' })
+    }
   },
   switch () {}
 }
