@@ -12,7 +12,6 @@ import { connectSession, openWebSocket } from '../bench/h2-websocket-client'
 
 // The kit as built is the kit as declared: every export, with a compatible type.
 const declared: typeof KitContract = kit
-void declared
 
 interface JsonOptions { maxPayload?: number, behindProxy?: BehindProxy }
 type JsonHandler = UpgradeHandler<WebSocket>
@@ -97,6 +96,10 @@ test('a third-party adapter built from the kit alone takes WebSockets over HTTP/
   opened.ws?.send('4')
   t.equal(await opened.ws?.text(), '8')
   opened.ws?.close()
+})
+
+test('the kit as built exports what types/kit.d.ts declares', async (t) => {
+  t.same(Object.keys(declared).sort(), Object.keys(kit).sort())
 })
 
 test('the kit checks an adapter\'s options as the built-ins\' are checked', async (t) => {
