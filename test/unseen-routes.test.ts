@@ -70,3 +70,20 @@ test('an app created before the module was loaded logs that unseen routes cannot
   await fastify.register(fastifyUpgrade, { protocols })
   t.match(lines, [{ level: 40, msg: /^fastify-upgrade was loaded after this Fastify instance was created: a route with an upgrade option that the plugin does not see cannot be reported/ }])
 })
+
+test('another plugin\'s route option named upgrade, on an app without fastify-upgrade, is left alone', async (t) => {
+  const fastify = app(t)
+  fastify.get('/page', { upgrade: 'nightly' } as never, async () => 'plain')
+  await t.resolves(async () => await fastify.ready())
+})
+
+test('an onRoute hook added after the plugin that sets upgrade makes ready() fail, naming the fix', async (t) => {
+  const fastify = app(t)
+  await fastify.register(fastifyUpgrade, { protocols })
+  fastify.addHook('onRoute', (route) => { if (route.url === '/late') route.upgrade = echo.upgrade })
+  fastify.get('/late', async () => 'plain')
+  await t.rejects(async () => await fastify.ready(), {
+    code: 'FST_ERR_UPGRADE_UNSEEN_ROUTE',
+    message: /^GET \/late has an upgrade option that fastify-upgrade never saw: an onRoute hook added after fastify-upgrade set it: add that hook before registering fastify-upgrade$/
+  })
+})
