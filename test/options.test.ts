@@ -22,6 +22,9 @@ const badOptions: Array<[string, unknown, RegExp]> = [
   ['a null adapter', { protocols: [null] }, /protocols\[0\] is not an adapter: use websocket\(\), h2c\(\), tls\(\{ key, cert \}\) or raw\(\{ name, tokens \}\)/],
   ['an adapter of the contract before 0.2', { protocols: [{ name: 'old', tokens: ['old'], continuation: true, switch () {} }] }, /adapter "old" has `continuation`, which is now route: \{ value: 'continuation' \}/],
   ['an adapter without switch', { protocols: [{ name: 'a', tokens: ['a'] }] }, /adapter "a" needs a switch\(ctx\) function/],
+  ['an adapter with an unknown route.value', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, route: { value: 'sometimes' } }] }, /adapter "a" route\.value must be 'handler', 'continuation' or a function/],
+  ['a serverWide without switch', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, serverWide: {} }] }, /adapter "a" serverWide needs a switch\(ctx\) function/],
+  ['a preface without detect', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, preface: { serve () {} } }] }, /adapter "a" preface needs detect\(bytes\) and serve\(ctx\) functions/],
   ['a typo in an option', { protocols: [], handshakeTimout: 5 }, /fastify-upgrade has no option "handshakeTimout": did you mean "handshakeTimeout"\?/],
   ['two adapters with one name', { protocols: [raw({ name: 'a', tokens: ['a'] }), raw({ name: 'a', tokens: ['b'] })] }, /two adapters are named "a"/],
   ['an adapter with no tokens', { protocols: [raw({ name: 'a', tokens: [] })] }, /adapter "a" needs tokens, the Upgrade protocols it answers/],
@@ -46,6 +49,7 @@ for (const [what, options, message] of badOptions) {
 test('raw() needs a name and tokens', async (t) => {
   t.throws(() => raw(undefined as never), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /raw\(\) needs \{ name, tokens \}/ })
   t.throws(() => raw({ name: '', tokens: ['x'] }), { code: 'FST_ERR_UPGRADE_OPTIONS' })
+  t.throws(() => raw({ name: 'a b', tokens: ['x'] }), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /raw\(\) name must be a token/ })
   t.throws(() => raw({ name: 'x' } as never), { code: 'FST_ERR_UPGRADE_OPTIONS' })
 })
 

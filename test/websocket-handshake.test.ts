@@ -98,3 +98,9 @@ test('W4: origins not allowed get 403 before any switch; allowed ones and non-br
   t.match(await answer(t, byFunction, [...base, 'Origin: https://a.good.example']), /^HTTP\/1\.1 101 /)
   t.match(await answer(t, byFunction, [...base, 'Origin: https://good.example.evil']), /^HTTP\/1\.1 403 /)
 })
+
+test('W1: with permessage-deflate on, an extensions offer that cannot be read gets 400 before any switch', async (t) => {
+  const port = await serve(t, { perMessageDeflate: true })
+  const head = await answer(t, port, [`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=99'])
+  t.match(head, /^HTTP\/1\.1 400 Bad Request\r\n/)
+})
