@@ -22,7 +22,7 @@ function files (dir: string, pattern: RegExp): string[] {
 function imports (file: string): string[] {
   const source = readFileSync(file, 'utf8')
   const found: string[] = []
-  for (const match of source.matchAll(/(?:\bfrom\s+|\brequire\(\s*|\bimport\(\s*)'(\.[^']*)'/g)) {
+  for (const match of source.matchAll(/(?:\bfrom\s+|\bimport\s+|\brequire\(\s*|\bimport\(\s*)'(\.[^']*)'/g)) {
     const base = resolve(dirname(file), match[1])
     const target = ['.ts', '.d.ts', '/index.ts'].map((ending) => base + ending).find((path) => existsSync(path))
     if (target !== undefined) found.push(relative(root, target))
