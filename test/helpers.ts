@@ -19,7 +19,8 @@ const openSockets = new WeakMap<FastifyInstance, Set<Socket>>()
 
 /** The server's sides of the connections that an app made by `build` holds open now. */
 export function serverSockets (app: FastifyInstance): Socket[] {
-  return [...(openSockets.get(app) ?? [])]
+  // Closed already, though its 'close' event may still be on its way.
+  return [...(openSockets.get(app) ?? [])].filter((socket) => !socket.closed)
 }
 
 /** A Fastify app with the plugin registered, closed when the test ends. */
