@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import { test } from 'tap'
-import { build, client, listen, upgradeRequest } from './helpers'
+import { accepted, build, client, delivered, listen, upgradeRequest } from './helpers'
 
 const switched = (token: string): string => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${token}\r\nConnection: upgrade\r\n\r\n`
 
@@ -46,12 +46,15 @@ test('U8: a chunked body with extensions and trailers, sent in pieces, is parsed
   const app = await build(t)
   app.post('/echo', { upgrade: { protocols: { echo: bodyThenEcho } } }, async () => 'plain')
   const port = await listen(app)
+  const serverSide = accepted(app)
   const c = client(t, port)
   c.write(upgradeRequest('/echo', 'echo/1', ['Content-Type: application/json', 'Transfer-Encoding: chunked'], 'POST'))
+  const socket = await serverSide
   const pieces = ['4;ext=1\r\n{"n"', '\r\n', '3;x\r', '\n:22\r\n1\r\n}\r', '\n0\r\nTrailer-A: 1\r\n', '\r\nafter']
   for (const piece of pieces) {
+    // Each piece is a read of its own: the server has read everything before it.
+    await delivered(c, socket)
     c.write(piece)
-    await new Promise((resolve) => setTimeout(resolve, 5))
   }
   t.equal(await c.until('after'), switched('echo/1') + 'body={"n":22};after')
 })
@@ -60,9 +63,10 @@ test('U8: a GET body is read (and dropped) before the switch', async (t) => {
   const app = await build(t)
   app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }, async () => 'plain')
   const port = await listen(app)
+  const serverSide = accepted(app)
   const c = client(t, port)
   c.write(upgradeRequest('/echo', 'echo/1', ['Content-Length: 10']) + '01234')
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await delivered(c, await serverSide)
   t.equal(c.text, '', 'no 101 while the body is incomplete')
   c.write('56789tail')
   t.equal(await c.until('tail'), switched('echo/1') + 'tail')

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import { test } from 'tap'
 import type { ProtocolAdapter } from '../types/index'
-import { build, client, listen, logs, upgradeRequest } from './helpers'
+import { build, client, closeOf, listen, logs, upgradeRequest } from './helpers'
 
 async function connectionCount (app: { server: { getConnections: (cb: (error: Error | null, count: number) => void) => void } }): Promise<number> {
   return await new Promise((resolve) => app.server.getConnections((_, count) => resolve(count)))
@@ -36,6 +36,7 @@ test('handshakeTimeout lets a declined answer already under way finish', async (
     reply.hijack()
     reply.raw.writeHead(200, { 'content-type': 'text/plain' })
     reply.raw.write('slow ')
+    // Kept: what is tested is an answer that outlives handshakeTimeout (50 ms), not a synchronisation.
     await new Promise((resolve) => setTimeout(resolve, 150))
     reply.raw.end('answer')
   })
@@ -47,7 +48,8 @@ test('handshakeTimeout lets a declined answer already under way finish', async (
 
 test('S5: beyond maxConnections an upgrade gets 503 with Retry-After; a closed one frees its place', async (t) => {
   const app = await build(t, { maxConnections: 1 })
-  app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }, async () => 'plain')
+  const upgraded: Socket[] = []
+  app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { upgraded.push(socket); socket.pipe(socket) } } } }, async () => 'plain')
   const port = await listen(app)
   const first = client(t, port)
   first.write(upgradeRequest('/echo', 'echo/1'))
@@ -59,7 +61,8 @@ test('S5: beyond maxConnections an upgrade gets 503 with Retry-After; a closed o
   t.match(refused, /\r\nretry-after: 5\r\n/)
   t.match(refused, /FST_ERR_UPGRADE_TOO_MANY/)
   first.close()
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // The server's side of the first connection closes: the plugin counted it until then.
+  await closeOf(upgraded[0])
   const third = client(t, port)
   third.write(upgradeRequest('/echo', 'echo/1'))
   t.match(await third.until('\r\n\r\n'), /^HTTP\/1\.1 101 /)
@@ -102,12 +105,14 @@ test('S5: fastify.close() destroys what is still open after closeTimeout', async
 test('S5: fastify.close() closes an upgrade request still in its hooks, and connections upgraded meanwhile', async (t) => {
   const app = await build(t, { closeTimeout: 100 })
   let release: () => void = () => {}
-  app.addHook('preHandler', () => new Promise<void>((resolve) => { release = resolve }))
+  let inHook: () => void = () => {}
+  const reachedHook = new Promise<void>((resolve) => { inHook = resolve })
+  app.addHook('preHandler', () => new Promise<void>((resolve) => { release = resolve; inHook() }))
   app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.write('late') } } } }, async () => 'plain')
   const port = await listen(app)
   const c = client(t, port)
   c.write(upgradeRequest('/echo', 'echo/1'))
-  await new Promise((resolve) => setTimeout(resolve, 30))
+  await reachedHook
   const closing = app.close()
   release()
   await closing

@@ -26,6 +26,7 @@ test('U4: an Upgrade with no acceptable protocol is served as plain HTTP, and th
 test('U10: pipelined requests after a declined upgrade are answered in order', async (t) => {
   const app = await build(t)
   app.post('/echo', echo, async (request) => `posted ${String(request.body)}`)
+  // Kept: a slow first answer, so that the pipelined ones must wait for it (what is tested).
   app.get('/a', async () => { await new Promise((resolve) => setTimeout(resolve, 20)); return 'a' })
   app.get('/b', async () => 'b')
   const port = await listen(app)
@@ -111,6 +112,7 @@ test('U10: Node\'s keep-alive idle timeout applies to a connection after a decli
 test('U10: a request after the hand-back is not cut by the idle timer while it is served', async (t) => {
   const app = await build(t, {}, { keepAliveTimeout: 100 })
   app.get('/echo', echo, async () => 'plain echo')
+  // Kept: an answer slower than keepAliveTimeout (100 ms) is what is tested.
   app.get('/slow', async () => { await new Promise((resolve) => setTimeout(resolve, 300)); return 'slow' })
   const port = await listen(app)
   const c = client(t, port)
@@ -144,6 +146,7 @@ test('a route without upgrade serves upgrade requests as plain HTTP, with its ow
 test('U10: an upgrade pipelined after a response that closes the connection is never served', async (t) => {
   const app = await build(t)
   app.get('/a', async (_request, reply) => {
+    // Kept: the pipelined upgrade arrives while this answer is still under way (what is tested).
     await new Promise((resolve) => setTimeout(resolve, 20))
     return reply.header('connection', 'close').send('a')
   })

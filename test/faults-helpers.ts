@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { closeOf, serverSockets, within } from './helpers'
 
 /** Upgraded connections open now, by adapter, and the sockets the server still holds. */
 export interface Holdings {
@@ -17,14 +18,17 @@ function empty (state: Holdings): boolean {
 }
 
 /**
- * What the server holds once it lets go of every connection, or after `within` ms: a server
- * closes its side a moment after the client's close event, so this checks again at each turn.
+ * What the server holds once it lets go of every connection, or after `ms`: a server closes its
+ * side a moment after the client's close event, so this checks again when one of the server's
+ * sockets closes, or at the next turn of the event loop once none is left open.
  */
-export async function settled (app: FastifyInstance, within = 2000): Promise<Holdings> {
-  const deadline = Date.now() + within
+export async function settled (app: FastifyInstance, ms = 2000): Promise<Holdings> {
+  const deadline = Date.now() + ms
   let state = await holdings(app)
   while (!empty(state) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    const open = serverSockets(app)
+    if (open.length > 0) await within(Promise.race(open.map(closeOf)), deadline - Date.now())
+    else await new Promise((resolve) => setImmediate(resolve))
     state = await holdings(app)
   }
   return state

@@ -1,7 +1,6 @@
-import { test } from 'tap'
+import t, { test } from 'tap'
 import fastifyUpgrade from '../lib/index'
 import { fuzz } from '../scripts/fuzz/run'
-import { build, client, listen } from './helpers'
 import { certificate } from './tls-helpers'
 
 // The CI slice of the fuzzer (scripts/fuzz/; the long run is `npm run fuzz`). A random seed per run,
@@ -9,6 +8,8 @@ import { certificate } from './tls-helpers'
 // 5000` replays the same cases on the build.
 const seed = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED)
 const CASES = Number(process.env.FUZZ_CASES ?? 5000)
+// 5000 cases take about 8 s alone, and over 30 s (tap's default) on a loaded 2-core machine.
+t.setTimeout(120000)
 
 test(`S7, U8: ${CASES} fuzzed requests on every adapter keep every invariant (seed ${seed})`, async (t) => {
   const { figures, violations } = await fuzz({ fastifyUpgrade, certificate: certificate(), cases: CASES, seed })
@@ -17,13 +18,4 @@ test(`S7, U8: ${CASES} fuzzed requests on every adapter keep every invariant (se
   t.same(violations.slice(0, 10), [], `no violation (replay: FUZZ_SEED=${seed})`)
   t.equal(figures.cases, CASES)
   t.ok(figures.switched > 0, 'some cases switched protocols')
-})
-
-test('S7: an upgrade whose Transfer-Encoding does not end in chunked gets 400, never a 101 (RFC 9112 §6.3)', async (t) => {
-  const app = await build(t)
-  app.get('/echo', { upgrade: { protocols: { echo: (socket) => socket.pipe(socket) } } }, async () => 'plain')
-  const port = await listen(app)
-  const c = client(t, port)
-  c.write('GET /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nConnection: upgrade\r\nUpgrade: echo/1\r\n\r\nabc\r\n')
-  t.match(await c.until('\r\n\r\n'), /^HTTP\/1\.1 400 /)
 })

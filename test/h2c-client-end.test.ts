@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import { END_HEADERS, END_STREAM, HEADERS, PREFACE, SETTINGS, frame, headerBlock } from '../lib/adapters/h2c/frames'
-import { client, listen } from './helpers'
+import { client, listen, within } from './helpers'
 import { buildH2c, framesUntil, streamData } from './h2c-helpers'
 
 const CLIENT_START = Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))])
@@ -9,8 +8,7 @@ const GET_3 = frame(HEADERS, END_HEADERS | END_STREAM, 3, headerBlock([[':method
 const GET_1 = frame(HEADERS, END_HEADERS | END_STREAM, 1, headerBlock([[':method', 'GET'], [':scheme', 'http'], [':authority', 'x'], [':path', '/']]))
 
 // A server that never closed its side would leave the connection (and its file descriptor) open for good.
-const closedWithin = async (closed: Promise<void>, ms: number): Promise<boolean> =>
-  await Promise.race([closed.then(() => true), sleep(ms).then(() => false)])
+const closedWithin = within
 
 test('H5: a prior-knowledge connection the client ends is closed by the server', async (t) => {
   const app = await buildH2c(t)

@@ -64,12 +64,9 @@ export function parseFrames (bytes: Buffer): { frames: Frame[], rest: Buffer } {
 
 /** Waits until the frames received after byte `from` satisfy `done`, up to 5 s; answers them. */
 export async function framesUntil (c: RawClient, from: number, done: (frames: Frame[]) => boolean): Promise<Frame[]> {
-  const deadline = Date.now() + 5000
-  for (;;) {
-    const { frames } = parseFrames(c.received.subarray(from))
-    if (done(frames) || c.socket.destroyed || Date.now() > deadline) return frames
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  const received = (): Frame[] => parseFrames(c.received.subarray(from)).frames
+  await c.untilMatch(() => done(received()))
+  return received()
 }
 
 /** The DATA bytes of `stream`, and whether it ended. */

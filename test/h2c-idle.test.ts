@@ -3,7 +3,7 @@ import { connect } from 'node:http2'
 import type { Socket } from 'node:net'
 import { test } from 'tap'
 import { PREFACE, SETTINGS, frame } from '../lib/adapters/h2c/frames'
-import { client, listen, type RawClient } from './helpers'
+import { client, listen, within, type RawClient } from './helpers'
 import { buildH2c, framesUntil } from './h2c-helpers'
 
 const SESSION_TIMEOUT = 200
@@ -12,11 +12,7 @@ const SESSION_TIMEOUT = 200
 const DEADLINE = 2 * SESSION_TIMEOUT + 5000
 
 async function closedInTime (closed: Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<boolean>((resolve) => { timer = setTimeout(resolve, DEADLINE, false) })
-  const inTime = await Promise.race([closed.then(() => true), late])
-  clearTimeout(timer)
-  return inTime
+  return await within(closed, DEADLINE)
 }
 
 test('S5: a session whose stream stalls gets GOAWAY after sessionTimeout, and is closed one sessionTimeout later', async (t) => {

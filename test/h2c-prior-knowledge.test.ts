@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import { test } from 'tap'
 import fastifyUpgrade from '../lib/index'
 import { END_HEADERS, END_STREAM, HEADERS, PREFACE, SETTINGS, frame, headerBlock } from '../lib/adapters/h2c/frames'
-import { client, listen } from './helpers'
+import { accepted, client, delivered, listen } from './helpers'
 import { buildH2c, framesUntil, streamData } from './h2c-helpers'
 
 const GET_ROOT = frame(HEADERS, END_HEADERS | END_STREAM, 1, headerBlock([[':method', 'GET'], [':scheme', 'http'], [':authority', 'x'], [':path', '/']]))
@@ -11,11 +10,14 @@ const GET_ROOT = frame(HEADERS, END_HEADERS | END_STREAM, 1, headerBlock([[':met
 test('H5: a preface that arrives in pieces is still HTTP/2', async (t) => {
   const app = await buildH2c(t)
   app.get('/', async (request) => `HTTP/${request.raw.httpVersion}`)
-  const c = client(t, await listen(app))
+  const port = await listen(app)
+  const serverSide = accepted(app)
+  const c = client(t, port)
+  const socket = await serverSide
   for (const piece of [PREFACE.subarray(0, 1), PREFACE.subarray(1, 10), PREFACE.subarray(10)]) {
     c.write(piece)
-    // Lets each piece arrive as its own read.
-    await sleep(20)
+    // Each piece arrives as a read of its own.
+    await delivered(c, socket)
   }
   c.write(Buffer.concat([frame(SETTINGS, 0, 0, Buffer.alloc(0)), GET_ROOT]))
   const frames = await framesUntil(c, 0, (f) => streamData(f, 1).ended)
@@ -26,9 +28,11 @@ test('H5: HTTP/1.1 on the same port, even when it starts like the preface, and a
   const app = await buildH2c(t)
   app.post('/', async (request) => `HTTP/${request.raw.httpVersion} ${String(request.body)}`)
   app.get('/', async (request) => `HTTP/${request.raw.httpVersion} ${String((request.query as { n: string }).n)}`)
-  const c = client(t, await listen(app))
+  const port = await listen(app)
+  const serverSide = accepted(app)
+  const c = client(t, port)
   c.write('P')
-  await sleep(20)
+  await delivered(c, await serverSide)
   c.write('OST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi')
   t.match(await c.until('HTTP/1.1 hi'), /HTTP\/1\.1 hi$/)
   c.write('GET /?n=declined HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: nothing-we-speak\r\n\r\n')

@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import { PREFACE, SETTINGS, frame } from '../lib/adapters/h2c/frames'
 import { decodeSettings } from '../lib/adapters/h2c/settings'
-import { client, listen } from './helpers'
+import { accepted, client, delivered, listen } from './helpers'
 import { buildH2c, framesUntil, streamData } from './h2c-helpers'
 
 function settings (...pairs: Array<[number, number]>): Buffer {
@@ -86,14 +85,17 @@ test('H1: HTTP2-Settings applies as the client\'s first SETTINGS, which its own 
 test('H3: the client\'s preface and SETTINGS may arrive in pieces after the 101', async (t) => {
   const app = await buildH2c(t)
   app.get('/', { upgrade: { protocols: { h2c: true } } }, async () => 'pieces')
-  const c = client(t, await listen(app))
+  const port = await listen(app)
+  const serverSide = accepted(app)
+  const c = client(t, port)
+  const socket = await serverSide
   c.write(['GET / HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: HTTP/2', 'Connection: upgrade', '', ''].join('\r\n'))
   const head = (await c.until('\r\n\r\n')).length
   const start = Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, settings([3, 10]))])
   for (const piece of [start.subarray(0, 20), start.subarray(20, 30), start.subarray(30, 36), start.subarray(36)]) {
     c.write(piece)
-    // Lets each piece arrive as its own read.
-    await sleep(20)
+    // Each piece arrives as a read of its own.
+    await delivered(c, socket)
   }
   t.same(streamData(await framesUntil(c, head, (f) => streamData(f, 1).ended), 1), { body: 'pieces', ended: true })
 })

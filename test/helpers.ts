@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
@@ -14,9 +15,23 @@ declare module '../types/index' {
   }
 }
 
+const openSockets = new WeakMap<FastifyInstance, Set<Socket>>()
+
+/** The server's sides of the connections that an app made by `build` holds open now. */
+export function serverSockets (app: FastifyInstance): Socket[] {
+  // Closed already, though its 'close' event may still be on its way.
+  return [...(openSockets.get(app) ?? [])].filter((socket) => !socket.closed)
+}
+
 /** A Fastify app with the plugin registered, closed when the test ends. */
 export async function build (t: Test, options: Partial<FastifyUpgradeOptions> = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions)
+  const open = new Set<Socket>()
+  app.server.on('connection', (socket: Socket) => {
+    open.add(socket)
+    socket.once('close', () => open.delete(socket))
+  })
+  openSockets.set(app, open)
   await app.register(fastifyUpgrade, { protocols: [fastifyUpgrade.raw({ name: 'echo', tokens: ['echo/1'] })], ...options })
   t.teardown(() => app.close())
   return app
@@ -61,8 +76,14 @@ export class RawClient {
 
   /** Waits until what was received contains `needle` (or the connection closed), up to `ms`. */
   async until (needle: string, ms = 5000): Promise<string> {
+    return await this.untilMatch((text) => text.includes(needle), ms)
+  }
+
+  /** Waits until what was received satisfies `done` (or the connection closed), up to `ms`. */
+  async untilMatch (done: RegExp | ((text: string) => boolean), ms = 5000): Promise<string> {
+    const satisfied = typeof done === 'function' ? done : (text: string) => done.test(text)
     const deadline = Date.now() + ms
-    while (!this.text.includes(needle)) {
+    while (!satisfied(this.text)) {
       if (this.socket.destroyed || this.socket.readableEnded) break
       const left = deadline - Date.now()
       if (left <= 0) break
@@ -77,6 +98,50 @@ export class RawClient {
   close (): void {
     this.socket.destroy()
   }
+}
+
+/**
+ * Whether `event` settles within `ms`. The timer goes once it does: a timer left pending would
+ * keep the test's process alive for the rest of `ms`.
+ */
+export async function within (event: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(resolve, ms, false) })
+  try {
+    return await Promise.race([event.then(() => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** A socket's close, whatever error came before it (`once` would reject on an 'error' event, a reset's ECONNRESET). */
+export async function closeOf (socket: Socket): Promise<void> {
+  if (socket.closed) return
+  await new Promise((resolve) => socket.once('close', resolve))
+}
+
+/** The server's side of the next connection `app` accepts: ask before the client connects. */
+export async function accepted (app: FastifyInstance): Promise<Socket> {
+  const [socket] = await once(app.server, 'connection') as [Socket]
+  return socket
+}
+
+/**
+ * Waits until `condition` holds, checking at each turn of the event loop, up to `ms`: for state
+ * that changes with no event of its own to wait for. The test's assertions then say what held.
+ */
+export async function eventually (condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Waits until the server's side of a connection (`server`) has read every byte the client `c` has
+ * written so far, up to `ms`: the server has seen them, and what `c` writes next is a read of its own.
+ * Node counts a read before handing it on.
+ */
+export async function delivered (c: RawClient, server: Socket, ms = 5000): Promise<void> {
+  await eventually(() => server.bytesRead >= c.socket.bytesWritten || server.destroyed, ms)
 }
 
 /** Opens a raw connection closed when the test ends. */

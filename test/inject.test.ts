@@ -1,7 +1,4 @@
-import { execFile } from 'node:child_process'
 import { once } from 'node:events'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import fastifyWebsocket from '@fastify/websocket'
@@ -224,16 +221,4 @@ test('with @fastify/websocket registered too, in either order, injectWS is this 
     }
     await app.close()
   }
-})
-
-test('examples/inject.mjs, which imports the package by its name (the build), passes its checks and exits by itself', async (t) => {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', 'examples', 'inject.mjs')], { timeout: 30000 })
-  t.match(stdout, /^426 Upgrade Required: .*echo\/1.*\ninjectWS and injectUpgrade: every check passed, with no port opened\n$/)
-})
-
-test('the types of both plugins load together: a program importing both type-checks with skipLibCheck off', async (t) => {
-  const tsc = join(__dirname, '..', 'node_modules', '.bin', 'tsc')
-  const result = await promisify(execFile)(tsc, ['-p', join(__dirname, 'fixtures', 'inject-types', 'tsconfig.json')], { timeout: 60000 })
-    .catch((error: { stdout: string }) => error)
-  t.equal(result.stdout, '', 'no type error')
 })

@@ -1,38 +1,41 @@
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { test, type Test } from 'tap'
-import { chromium, type Page } from 'playwright-core'
+import t, { test, type Test } from 'tap'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { logs } from './helpers'
 
 const CHROMIUM = '/usr/bin/chromium'
+// Chromium takes a few seconds to start alone (about 10 s for this file), several times that on a
+// loaded machine: tap's 30 s default cut this file off on a busy 2-core machine.
+t.setTimeout(120000)
 const skip = !existsSync(CHROMIUM) && process.env.CI === undefined ? `${CHROMIUM} is not installed` : false
 
 interface ShowcaseOptions { logger: boolean | object, secure?: boolean }
 type BuildShowcase = (options: ShowcaseOptions) => Promise<FastifyInstance>
 
-// The showcase runs the built package, as `npm start` does: build it from these sources first.
+// The showcase runs the built package, as `npm start` does (and the other showcase tests do):
+// `npm test` builds it before tap runs. Building it again here took seconds of this file's time.
 function showcase (): BuildShowcase {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, '..', 'tsconfig.build.json')])
   return (require('../examples/showcase.js') as { buildShowcase: BuildShowcase }).buildShowcase
 }
 
+// One browser for the file: starting Chromium is most of this file's time. Each test has a
+// context of its own (its own connections, closed with it) and a page in it. The browser closes
+// when the file's tests are done (registered before they run, so that it is the file's end).
+let browser: Promise<Browser> | undefined
+t.teardown(async () => { await (await browser)?.close() })
 async function open (t: Test, url: string): Promise<Page> {
-  const profile = mkdtempSync(join(tmpdir(), 'fastify-upgrade-chromium-'))
-  t.teardown(() => rmSync(profile, { recursive: true, force: true }))
-  // A fresh profile (playwright passes it as --user-data-dir); the HTTPS copy's certificate is self-signed.
-  const browser = await chromium.launchPersistentContext(profile, {
+  browser ??= chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    ignoreHTTPSErrors: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync']
   })
-  t.teardown(() => browser.close())
-  const page = await browser.newPage()
+  // The HTTPS copy's certificate is self-signed.
+  const context = await (await browser).newContext({ ignoreHTTPSErrors: true })
+  t.teardown(() => context.close())
+  const page = await context.newPage()
   await page.goto(url)
   return page
 }

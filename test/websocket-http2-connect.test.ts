@@ -12,6 +12,7 @@ import fastifyUpgrade from '../lib/index'
 import type { ProtocolAdapter } from '../types/index'
 import { END_HEADERS, frame, HEADERS, headerBlock, PREFACE, SETTINGS } from '../lib/adapters/h2c/frames'
 import { connectSession, encodeFrame, openWebSocket, TEXT } from '../bench/h2-websocket-client'
+import { eventually } from './helpers'
 import { parseFrames } from './h2c-helpers'
 import { certificate } from './tls-helpers'
 import { mainTransports, serve, transports } from './websocket-http2-helpers'
@@ -168,7 +169,7 @@ test('logs and diagnostics: a WebSocket over HTTP/2 is an upgraded connection', 
   const session = await connect()
   const { ws } = await openWebSocket(session, '/chat')
   await ws?.closed
-  while (messages.length < 2) await new Promise((resolve) => setImmediate(resolve))
+  await eventually(() => messages.length >= 2)
   t.same(messages, [{ upgrade: 'websocket' }, { close: { code: 1000, reason: '' } }], 'the close as the client answered it')
   t.match(lines.find((line) => line.msg === 'connection upgraded'), { adapter: 'websocket', protocol: 'websocket', route: '/chat' })
   t.match(lines.find((line) => line.msg === 'upgraded connection closed'), { adapter: 'websocket', details: { code: 1000 } })

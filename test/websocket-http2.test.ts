@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { test } from 'tap'
 import type { WebSocket } from 'ws'
 import { openWebSocket } from '../bench/h2-websocket-client'
+import { eventually } from './helpers'
 import { mainTransports, serve, transports } from './websocket-http2-helpers'
 
 for (const transport of transports) {
@@ -92,7 +93,7 @@ for (const transport of mainTransports) {
     t.equal(await second.ws?.text(), 'ready')
     first.ws?.stream.close(8) // RST_STREAM CANCEL
     await first.ws?.closed
-    while (closes.length === 0) await new Promise((resolve) => setImmediate(resolve))
+    await eventually(() => closes.length > 0)
     t.same(closes, [1006], 'the handler saw 1006')
     second.ws?.send('still here')
     t.equal(await second.ws?.text(), 'still here', 'the other stream of the session goes on')
@@ -236,7 +237,7 @@ for (const transport of mainTransports) {
     t.equal(third.headers['retry-after'], '5')
     first.ws?.close()
     await first.ws?.closed
-    while (app.upgrade.connections().websocket !== 1) await new Promise((resolve) => setImmediate(resolve))
+    await eventually(() => app.upgrade.connections().websocket === 1)
     const fourth = await openWebSocket(session, '/chat')
     t.equal(fourth.status, 200, 'a closed one frees its place')
   })
