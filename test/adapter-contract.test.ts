@@ -196,3 +196,23 @@ test('a preface adapter can take a line off a new connection and give the rest t
   c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
   t.match(await c.until('hello httpHTTP'), /hello httpHTTP\/1\.1 200 OK/, 'the connection is HTTP/1.1 from then on')
 })
+
+test('S7: a server-wide check that throws refuses that OPTIONS * with its error, and the server goes on', async (t) => {
+  const wide: ProtocolAdapter = {
+    name: 'wide',
+    tokens: ['wide/1'],
+    switch () {},
+    serverWide: {
+      check () { throw new Error('no') },
+      switch () {}
+    }
+  }
+  const app = await build(t, { protocols: [wide] })
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: wide/1\r\n\r\n')
+  t.match(await c.until('"}'), /^HTTP\/1\.1 500 Internal Server Error\r\n[^]*"message":"no"/)
+  const next = client(t, port)
+  next.write('GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n')
+  t.match(await next.until('"}'), /^HTTP\/1\.1 404 /)
+})

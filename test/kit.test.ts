@@ -100,9 +100,11 @@ test('a third-party adapter built from the kit alone takes WebSockets over HTTP/
 
 test('the kit as built exports what types/kit.d.ts declares', async (t) => {
   t.same(Object.keys(declared).sort(), Object.keys(kit).sort())
+  t.same(Object.values(kit).filter((value) => value === undefined), [], 'each one defined')
 })
 
 test('the kit checks an adapter\'s options as the built-ins\' are checked', async (t) => {
+  t.throws(() => json('fast' as never), { message: 'fastify-upgrade: json() takes an options object, got fast' })
   t.throws(() => json({ maxPayLoad: 1 } as never), { code: 'FST_ERR_UPGRADE_OPTIONS', message: 'fastify-upgrade: json() has no option "maxPayLoad": did you mean "maxPayload"?' })
   t.throws(() => json({ maxPayload: -1 }), { message: 'fastify-upgrade: json() maxPayload must be an integer ≥ 0, got -1' })
   t.throws(() => json({ behindProxy: 'sometimes' as never }), { message: /json\(\) behindProxy must be "refuse" or "allow"/ })

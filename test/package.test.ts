@@ -128,12 +128,30 @@ app.ready().then(() => app.close()).then(() => console.log(typeof fastifyUpgrade
   t.equal(output.trim(), 'function function')
 })
 
+t.test('the kit imports from ESM, CommonJS and TypeScript (nodenext) as fastify-upgrade/kit', async (t) => {
+  await writeFile(join(project, 'kit.mjs'), `import { parseUpgrade, WebSocketOpener } from 'fastify-upgrade/kit'
+import kit from 'fastify-upgrade/kit'
+console.log(JSON.stringify([parseUpgrade('h2c, websocket').map((offer) => offer.key), typeof WebSocketOpener, typeof kit.checkOptions]))
+`)
+  t.same(JSON.parse(await sh(t, process.execPath, ['kit.mjs'])), [['h2c', 'websocket'], 'function', 'function'])
+  await writeFile(join(project, 'kit.cjs'), "console.log(typeof require('fastify-upgrade/kit').proxyPolicy)\n")
+  t.equal((await sh(t, process.execPath, ['kit.cjs'])).trim(), 'function')
+  const output = await typescript(t, 'kit.mts', `import { checkOptions, is, type Offer } from 'fastify-upgrade/kit'
+import type { ProtocolAdapter } from 'fastify-upgrade'
+const offers: Offer[] = []
+const adapter: ProtocolAdapter = { name: 'mine', tokens: ['mine/1'], switch () {} }
+checkOptions({ retries: 1 }, 'mine()', { retries: is.count })
+console.log(offers.length, adapter.name)
+`, { module: 'nodenext' })
+  t.equal(output.trim(), '0 mine')
+})
+
 t.test('the tarball holds the build, its sources for the source maps, the types and the docs', async (t) => {
   const files = await packList()
   for (const file of ['LICENSE', 'README.md', 'package.json', 'types/index.d.ts', 'dist/index.js', 'lib/index.ts']) {
     t.ok(files.includes(file), `${file} is packed`)
   }
-  const unexpected = files.filter((file) => !/^(dist\/.+\.js(\.map)?|lib\/.+\.ts|types\/index\.d\.ts|LICENSE|README\.md|package\.json)$/.test(file))
+  const unexpected = files.filter((file) => !/^(dist\/.+\.js(\.map)?|lib\/.+\.ts|types\/[a-z]+\.d\.ts|docs\/[a-z0-9-]+\.md|LICENSE|README\.md|package\.json)$/.test(file))
   t.same(unexpected, [], 'nothing else: no tests, examples or configuration')
   // Every map's sources are in the tarball, so a stack trace or a debugger can show them.
   const missing: string[] = []

@@ -104,3 +104,10 @@ test('W1: with permessage-deflate on, an extensions offer that cannot be read ge
   const head = await answer(t, port, [`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=99'])
   t.match(head, /^HTTP\/1\.1 400 Bad Request\r\n/)
 })
+
+test('W3: with permessage-deflate on, a client that offers only other extensions gets none', async (t) => {
+  const port = await serve(t, { perMessageDeflate: true })
+  const head = await answer(t, port, [`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: x-webkit-deflate-frame'])
+  t.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/)
+  t.notMatch(head, /Sec-WebSocket-Extensions/i)
+})
