@@ -26,6 +26,8 @@ const badOptions: Array<[string, unknown, RegExp]> = [
   ['a serverWide without switch', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, serverWide: {} }] }, /adapter "a" serverWide needs a switch\(ctx\) function/],
   ['a preface without detect', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, preface: { serve () {} } }] }, /adapter "a" preface needs detect\(bytes\) and serve\(ctx\) functions/],
   ['a typo in an option', { protocols: [], handshakeTimout: 5 }, /fastify-upgrade has no option "handshakeTimout": did you mean "handshakeTimeout"\?/],
+  ['an option nothing is like', { protocols: [], compression: true }, /fastify-upgrade has no option "compression": known: protocols, preference, maxBodySize/],
+  ['a function for a number', { protocols: [], maxBodySize: () => 1 }, /maxBodySize must be a number ≥ 0, got a function/],
   ['two adapters with one name', { protocols: [raw({ name: 'a', tokens: ['a'] }), raw({ name: 'a', tokens: ['b'] })] }, /two adapters are named "a"/],
   ['an adapter with no tokens', { protocols: [raw({ name: 'a', tokens: [] })] }, /adapter "a" needs tokens, the Upgrade protocols it answers/],
   ['a token that is not one', { protocols: [raw({ name: 'a', tokens: ['web socket'] })] }, /"web socket" of adapter "a" is not a protocol token/],

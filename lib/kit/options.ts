@@ -54,6 +54,6 @@ export function checkOptions (options: unknown, where: string, known: Record<str
   for (const [key, value] of Object.entries(options)) {
     if (!Object.hasOwn(known, key)) throw new FST_ERR_UPGRADE_OPTIONS(`${where} has no option "${key}": ${closest(key, names)}`)
     const problem = value === undefined ? undefined : known[key](value)
-    if (problem !== undefined) throw new FST_ERR_UPGRADE_OPTIONS(`${where} ${key} ${problem}, got ${typeof value === 'function' ? 'a function' : JSON.stringify(value) ?? String(value)}`)
+    if (problem !== undefined) throw new FST_ERR_UPGRADE_OPTIONS(`${where} ${key} ${problem}, got ${typeof value === 'function' ? 'a function' : JSON.stringify(value)}`)
   }
 }

@@ -39,8 +39,8 @@ export function requestLogging (fastify: FastifyInstance): (request: Request) =>
   const disabled = fastify.initialConfig.disableRequestLogging as boolean | ((request: Request) => boolean) | undefined
   if (typeof disabled === 'function') return (request) => !disabled(request)
   return () => disabled !== true
-  /* c8 ignore stop */
 }
+/* c8 ignore stop */
 
 /**
  * Whether the server's `trustProxy` trusts the peer of `socket`. Fastify keeps the trust function
