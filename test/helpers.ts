@@ -19,7 +19,7 @@ const openSockets = new WeakMap<FastifyInstance, Set<Socket>>()
 
 /** The server's sides of the connections that an app made by `build` holds open now. */
 export function serverSockets (app: FastifyInstance): Socket[] {
-  // Closed already, though its 'close' event may still be on its way.
+  // Left out once closed, though its 'close' event may still be on its way.
   return [...(openSockets.get(app) ?? [])].filter((socket) => !socket.closed)
 }
 
