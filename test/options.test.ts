@@ -51,6 +51,8 @@ for (const [what, options, message] of badOptions) {
 test('raw() needs a name and tokens', async (t) => {
   t.throws(() => raw(undefined as never), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /raw\(\) needs \{ name, tokens \}/ })
   t.throws(() => raw({ name: '', tokens: ['x'] }), { code: 'FST_ERR_UPGRADE_OPTIONS' })
+  t.throws(() => raw({ name: 'x', tokens: 'x' } as never), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /raw\(\) tokens must be an array of Upgrade tokens/ })
+  t.throws(() => raw('echo' as never), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /raw\(\) takes an options object, got echo/ })
   t.throws(() => raw({ name: 5, tokens: ['x'] } as never), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /raw\(\) name must be a token/ })
   t.throws(() => raw({ name: 'a b', tokens: ['x'] }), { code: 'FST_ERR_UPGRADE_OPTIONS', message: /raw\(\) name must be a token/ })
   t.throws(() => raw({ name: 'x' } as never), { code: 'FST_ERR_UPGRADE_OPTIONS' })

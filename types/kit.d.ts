@@ -44,7 +44,6 @@ declare namespace kit {
     count: OptionCheck
     integer: OptionCheck
     function: OptionCheck
-    object: OptionCheck
     any: OptionCheck
     oneOf: (...allowed: unknown[]) => OptionCheck
   }

@@ -9,7 +9,6 @@ export const is = {
   count: (value: unknown) => typeof value === 'number' && value >= 0 ? undefined : 'must be a number ≥ 0',
   integer: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0 ? undefined : 'must be an integer ≥ 0',
   function: (value: unknown) => typeof value === 'function' ? undefined : 'must be a function',
-  object: (value: unknown) => typeof value === 'object' && value !== null ? undefined : 'must be an object',
   any: () => undefined,
   oneOf: (...allowed: unknown[]): OptionCheck => (value) => allowed.includes(value) ? undefined : `must be ${allowed.map((a) => JSON.stringify(a)).join(' or ')}`
 }
