@@ -1,7 +1,6 @@
 import { connect as http2Connect } from 'node:http2'
 import { test } from 'tap'
 import fastifyUpgrade from '../lib/index'
-import { node } from '../lib/node/probe'
 import { buildH2c } from './h2c-helpers'
 import { build, client, listen, upgradeRequest } from './helpers'
 import { certificate } from './tls-helpers'
@@ -59,7 +58,5 @@ test('U8: an OPTIONS * upgrade whose body the client cuts short gets 400, not 50
   c.write('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: TLS/1.2\r\nContent-Length: 10\r\n\r\n123456789')
   c.socket.end()
   await c.closed
-  t.notMatch(c.text, /^HTTP\/1\.1 (?:101|500) /, 'never switched, never a server error')
-  // Where Node reads upgrade bodies itself (Node 26), its parser ends such a connection without an answer.
-  if (!node.readsBodies) t.match(c.text, /^HTTP\/1\.1 400 Bad Request\r\n[^]*"code":"FST_ERR_UPGRADE_ABORTED"/)
+  t.match(c.text, /^HTTP\/1\.1 400 Bad Request\r\n[^]*"code":"FST_ERR_UPGRADE_ABORTED"/)
 })

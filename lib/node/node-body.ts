@@ -24,6 +24,10 @@ function unwrap (stream: Duplex, socket: Socket): BodyEnd {
     const listeners = socket.listeners(event)
     socket.removeListener(event, listeners[listeners.length - 1] as (...args: unknown[]) => void)
   }
+  // Node's HTTP server still ends the connection when the client ends its side mid-body, before
+  // the plugin's 400 for the cut-short body could go out: the plugin's exchange answers, then ends it.
+  const onEnd = socket.listeners('end').find((listener) => listener.name === 'bound socketOnEnd')
+  if (onEnd !== undefined) socket.removeListener('end', onEnd as (...args: unknown[]) => void)
   const end: BodyEnd = {}
   ;(stream as UpgradeStream).requestBodyCompleted = (head) => {
     // Node stops reading for its parser and leaves the socket flowing: nothing may be lost.
