@@ -111,3 +111,9 @@ test('W3: with permessage-deflate on, a client that offers only other extensions
   t.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/)
   t.notMatch(head, /Sec-WebSocket-Extensions/i)
 })
+
+test('W3: permessage-deflate with ws\'s options is agreed to when the client offers it', async (t) => {
+  const port = await serve(t, { perMessageDeflate: { threshold: 0 } })
+  const head = await answer(t, port, [`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate'])
+  t.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n[^]*\r\nSec-WebSocket-Extensions: permessage-deflate\r\n/)
+})

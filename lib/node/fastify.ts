@@ -22,7 +22,7 @@ function privateOf<T> (fastify: FastifyInstance, description: string): T | undef
  * server, but their other machinery is their own.
  */
 export function otherServers (fastify: FastifyInstance): Server[] {
-  return privateOf<Server[]>(fastify, 'fastify.serverBindings') ?? []
+  return privateOf<Server[]>(fastify, 'fastify.serverBindings') as Server[]
 }
 
 type Request = FastifyRequest | IncomingMessage
