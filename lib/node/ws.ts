@@ -46,7 +46,8 @@ export class WebSocketOpener {
     if (perMessageDeflate === false || perMessageDeflate === undefined || offer === undefined) return undefined
     const offers = extension.parse(offer)[PerMessageDeflate.extensionName]
     if (offers === undefined) return undefined
-    const agreed = new PerMessageDeflate({ ...(perMessageDeflate === true ? {} : perMessageDeflate), isServer: true, maxPayload })
+    // `true` spreads to nothing: ws's defaults.
+    const agreed = new PerMessageDeflate({ ...(perMessageDeflate as object), isServer: true, maxPayload })
     agreed.accept(offers)
     return { header: extension.format({ [PerMessageDeflate.extensionName]: [agreed.params] }), extension: agreed }
   }
