@@ -38,9 +38,6 @@ test('W3: injectWS round-trips messages with no port, onInit and onOpen called i
   app.get('/chat', {
     upgrade: { protocols: { websocket: (socket, request) => { socket.on('message', (data) => { socket.send(`${request.ip} said ${String(data)}`) }) } } }
   }, async () => 'plain')
-  t.equal(typeof app.injectWS, 'undefined', 'defined once the app is ready')
-  await app.ready()
-
   const ws = await app.injectWS('/chat', {}, {
     onInit: (created) => { seen.push(`init ${created.readyState}`) },
     onOpen: (opened) => { seen.push(`open ${opened.readyState}`) }
@@ -203,20 +200,24 @@ test('an in-memory connection times out as a socket does: Fastify\'s connectionT
   await t.rejects(app.injectUpgrade('/stuck'), { message: 'socket hang up' })
 })
 
-test('with @fastify/websocket registered too, in either order, injectWS is this plugin\'s and serves both plugins\' routes', async (t) => {
-  for (const upgradeFirst of [true, false]) {
+test('injectWS before ready(), as inject: alone or with @fastify/websocket registered in either order, it is this plugin\'s and serves both plugins\' routes', async (t) => {
+  for (const order of ['alone', 'upgrade first', 'websocket first']) {
     const app = Fastify()
     t.teardown(() => app.close())
     const ours = async (): Promise<void> => { await app.register(fastifyUpgrade, { protocols: [websocket(), raw({ name: 'echo', tokens: ['echo/1'] })] }) }
     const theirs = async (): Promise<void> => { await app.register(fastifyWebsocket) }
-    if (upgradeFirst) { await ours(); await theirs() } else { await theirs(); await ours() }
-    app.get('/theirs', { websocket: true }, (socket) => { socket.send('from @fastify/websocket') })
-    app.get('/ours', { upgrade: { protocols: { websocket: (socket) => { socket.send('from fastify-upgrade') } } } }, async () => 'plain')
-    await app.ready()
+    if (order === 'websocket first') await theirs()
+    await ours()
+    if (order === 'upgrade first') await theirs()
+    app.get('/ours', { upgrade: 'websocket' }, (socket) => { socket.send('from fastify-upgrade') })
+    const paths = order === 'alone' ? ['/ours'] : ['/theirs', '/ours']
+    if (order !== 'alone') app.get('/theirs', { websocket: true }, (socket) => { socket.send('from @fastify/websocket') })
 
-    for (const path of ['/theirs', '/ours']) {
-      const ws = await app.injectWS(path)
-      t.equal(await nextMessage(ws), `from ${path === '/ours' ? 'fastify-upgrade' : '@fastify/websocket'}`, `${path}, ${upgradeFirst ? 'upgrade' : 'websocket'} registered first`)
+    for (const path of paths) {
+      let message: Promise<string> | undefined
+      // Listening from the start: the first message may come with the 101.
+      const ws = await app.injectWS(path, {}, { onInit: (ws) => { message = nextMessage(ws) } })
+      t.equal(await message, `from ${path === '/ours' ? 'fastify-upgrade' : '@fastify/websocket'}`, `${path}, ${order}`)
       ws.terminate()
     }
     await app.close()

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import WebSocket from 'ws'
 import type { InjectUpgradeOptions, InjectUpgradeResponse, InjectWSError } from '../../types/index'
 import { FST_ERR_UPGRADE_UNEXPECTED_RESPONSE } from '../errors'
-import { connectInMemory, rewind } from '../node/index'
+import { connectInMemory, claimMember, rewind } from '../node/index'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -55,7 +55,7 @@ export async function injectUpgrade (this: FastifyInstance, path: string, option
  * adapter, so it serves the routes of both plugins. An answer other than 101 rejects.
  */
 export const injectWS: FastifyInstance['injectWS'] = async function injectWS (this: FastifyInstance, path = '/', context = {}, options = {}) {
-  // No ready() to wait for: the app is ready once this is defined.
+  await this.ready()
   const { onInit, onOpen, protocols, ...clientOptions } = options
   const socket = connectInMemory(this.server)
   const ws = new WebSocket(`ws://localhost${path}`, protocols, {
@@ -86,10 +86,9 @@ export const injectWS: FastifyInstance['injectWS'] = async function injectWS (th
 }
 
 /**
- * Decorates the app with `injectWS` once every plugin is registered: @fastify/websocket decorates
- * the same name, and this one, which serves both plugins' routes, takes its place.
+ * `injectWS` from the plugin's registration on, like `inject`. @fastify/websocket, registered
+ * before or after, decorates the same name: this one, which serves both plugins' routes, stays.
  */
-export function decorateInjectWS (fastify: FastifyInstance): void {
-  if (fastify.hasDecorator('injectWS')) (fastify as FastifyInstance & { injectWS: unknown }).injectWS = injectWS
-  else fastify.decorate('injectWS', injectWS)
+export function claimInjectWS (fastify: FastifyInstance): void {
+  claimMember(fastify, 'injectWS', injectWS)
 }

@@ -59,3 +59,17 @@ export function trustsPeer (fastify: FastifyInstance, socket: Socket): boolean {
 
 /** Each instance's request prototype, found once. */
 const requestPrototypes = new WeakMap<FastifyInstance, object>()
+
+/**
+ * Makes `value` the instance's `name` for good, even against a later `decorate` of that name:
+ * Fastify refuses only a name the instance owns, and assigns any other, so the member is an
+ * accessor on a prototype of its own beneath the instance, whose setter lets the assignment pass.
+ */
+export function claimMember (fastify: FastifyInstance, name: string, value: unknown): void {
+  if (Object.hasOwn(fastify, name)) (fastify as unknown as Record<string, unknown>)[name] = value
+  else {
+    Object.setPrototypeOf(fastify, Object.create(Object.getPrototypeOf(fastify) as object, {
+      [name]: { get: () => value, set () {}, configurable: true }
+    }))
+  }
+}
