@@ -31,9 +31,8 @@ if (before) {
   clients = () => app.websocketServer.clients
   app.route({ method: 'GET', url: '/chat', handler: page, wsHandler: chat })
 } else {
-  const ws = websocket({ maxPayload: 65536 })
-  await app.register(fastifyUpgrade, { protocols: [ws] })
-  clients = () => ws.clients
+  await app.register(fastifyUpgrade, { protocols: [websocket({ maxPayload: 65536 })] })
+  clients = () => app.upgrade.adapter('websocket').clients
   app.get('/chat', { upgrade: { protocols: { websocket: chat } } }, page)
 }
 

@@ -12,13 +12,10 @@ await app.register(fastifyUpgrade, { protocols: [websocket(), raw({ name: 'echo'
 app.addHook('onRequest', async (request, reply) => {
   if (request.headers.authorization !== 'Bearer secret') await reply.code(401).send({ error: 'who are you?' })
 })
-app.get('/chat', {
-  upgrade: { protocols: { websocket: (socket) => socket.on('message', (data) => socket.send(`echo: ${data}`)) } }
-}, async () => 'connect with a WebSocket client')
-app.get('/echo', { upgrade: { protocols: { echo: (socket) => socket.pipe(socket) }, required: true } }, async () => 'never served')
+app.get('/chat', { upgrade: 'websocket' }, (socket) => socket.on('message', (data) => socket.send(`echo: ${data}`)))
+app.get('/echo', { upgrade: 'echo' }, (socket) => socket.pipe(socket))
 
-// injectWS is defined once the app is ready.
-await app.ready()
+// Both helpers call app.ready() first, as inject() does.
 const auth = { authorization: 'Bearer secret' }
 
 // A WebSocket over a connection held in memory: @fastify/websocket's arguments (path, { headers }, options).

@@ -9,12 +9,12 @@ import { websocket } from './adapters/websocket/index'
 import { FST_ERR_UPGRADE_OPTIONS } from './errors'
 import { extendedConnectOn, fastifyHttp2Servers } from './in/extended-connect'
 import { ForeignUpgrades } from './in/foreign'
-import { decorateInjectWS, injectUpgrade } from './in/inject'
+import { claimInjectWS, injectUpgrade } from './in/inject'
 import { Sniffer } from './in/preface'
 import { createUpgradeListener, switchOffers } from './in/upgrade'
 import { cameThroughProxy } from './kit/proxy'
 import { clearIdleTimersOf, keepOnNodePath, onUpgrade, otherServers, ownShouldUpgrade, requestLogging } from './node/index'
-import { resolveOptions } from './options'
+import { fail, resolveOptions } from './options'
 import { ConnectionRegistry } from './registry/registry'
 import { ConnectRoutes } from './route/connect-routes'
 import { createRouteHook } from './route/route'
@@ -25,9 +25,9 @@ import type { Upgrader } from './upgrader'
 
 const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async function fastifyUpgrade (fastify, options) {
   const settings = resolveOptions(options)
-  const server = fastify.server as Server & { [kRegistered]?: true }
-  if (server[kRegistered] === true) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
-  server[kRegistered] = true
+  const server = fastify.server as Server & { [kRegistered]?: ReadonlyMap<string, unknown> }
+  if (server[kRegistered] !== undefined) throw new FST_ERR_UPGRADE_OPTIONS('the plugin is registered twice on one server')
+  server[kRegistered] = settings.adapters
   warnIfUnwatched(fastify)
   const routes = new RouteIndex()
   const registry = new ConnectionRegistry(settings.adapters.keys())
@@ -43,10 +43,16 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
   }
   const takeConnect = extendedConnectOn(upgrader)
   const sniffer = new Sniffer(upgrader)
-  fastify.decorate('upgrade', { connections: () => registry.connections() })
+  fastify.decorate('upgrade', {
+    connections: () => registry.connections(),
+    // From any scope: broadcast code need not hold the adapter it registered.
+    adapter: (name: string) => settings.adapters.get(name) ??
+      fail(`no adapter named "${name}" is registered (registered: ${[...settings.adapters.keys()].join(', ')})`)
+  })
 
   for (const adapter of settings.adapters.values()) adapter.start?.(fastify)
   fastify.decorate('injectUpgrade', injectUpgrade)
+  claimInjectWS(fastify)
   fastify.addHook('onRoute', createRouteHook(upgrader))
 
   // Only a request that might switch, or is for a listener taken over, leaves Node's own path
@@ -64,7 +70,6 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
     onUpgrade(server, createUpgradeListener(upgrader))
     attach(server)
     takeConnect(fastifyHttp2Servers(upgrader, false))
-    decorateInjectWS(fastify)
   })
   // The servers of further addresses exist once Fastify listens; their 'upgrade' events come to `server`.
   fastify.addHook('onListen', async () => {

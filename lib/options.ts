@@ -48,7 +48,7 @@ const MOVED: Record<string, string> = {
   http2Server: 'nothing: an adapter with an HTTP/2 server of its own announces extended CONNECT through it by itself'
 }
 
-function fail (message: string): never {
+export function fail (message: string): never {
   throw new FST_ERR_UPGRADE_OPTIONS(message)
 }
 
@@ -69,6 +69,10 @@ function checkAdapter (adapter: unknown, index: number): asserts adapter is Prot
   }
   if (route?.allRoutes === true && value !== 'continuation') {
     fail(`adapter "${name}" cannot reach every route: only a continuation adapter can, a hand-off needs a handler`)
+  }
+  const fields = route?.advertiseFields
+  if (fields !== undefined && (fields === null || typeof fields !== 'object' || !Object.values(fields).every((field) => typeof field === 'string'))) {
+    fail(`adapter "${name}" route.advertiseFields must be an object of header fields, { name: 'value' }`)
   }
   if (serverWide !== undefined && typeof serverWide.switch !== 'function') fail(`adapter "${name}" serverWide needs a switch(ctx) function`)
   if (extendedConnect !== undefined && (protocolKey(String(extendedConnect.protocol)) === undefined || typeof extendedConnect.connect !== 'function')) {

@@ -9,9 +9,11 @@ export const kOffers = Symbol('fastify-upgrade.offers')
 export const kConnect = Symbol('fastify-upgrade.connect')
 /** Extended CONNECT streams open on an HTTP/2 session, on the session. */
 export const kStreams = Symbol('fastify-upgrade.streams')
-/** Marks a server the plugin already listens on. */
+/** On a server the plugin already listens on: its adapters, by name. */
 export const kRegistered = Symbol.for('fastify-upgrade.registered')
 /** Marks a route whose `upgrade` option the plugin compiled. */
 export const kCompiled = Symbol.for('fastify-upgrade.compiled')
+/** On a route whose `upgrade` names one protocol: its handler as declared, before other plugins' onRoute hooks wrapped it. */
+export const kDeclaredHandler = Symbol('fastify-upgrade.declared-handler')
 /** Marks a Fastify instance whose routes are watched for an `upgrade` option nobody compiled. */
 export const kWatched = Symbol.for('fastify-upgrade.watched')

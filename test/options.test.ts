@@ -23,6 +23,8 @@ const badOptions: Array<[string, unknown, RegExp]> = [
   ['an adapter of the contract before 0.2', { protocols: [{ name: 'old', tokens: ['old'], continuation: true, switch () {} }] }, /adapter "old" has `continuation`, which is now route: \{ value: 'continuation' \}/],
   ['an adapter without switch', { protocols: [{ name: 'a', tokens: ['a'] }] }, /adapter "a" needs a switch\(ctx\) function/],
   ['an adapter with an unknown route.value', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, route: { value: 'sometimes' } }] }, /adapter "a" route\.value must be 'handler', 'continuation' or a function/],
+  ['a 426 field that is not a string', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, route: { advertiseFields: { 'A-Version': 1 } } }] }, /adapter "a" route\.advertiseFields must be an object of header fields/],
+  ['426 fields that are not an object', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, route: { advertiseFields: null } }] }, /adapter "a" route\.advertiseFields must be an object of header fields/],
   ['a serverWide without switch', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, serverWide: {} }] }, /adapter "a" serverWide needs a switch\(ctx\) function/],
   ['a preface without detect', { protocols: [{ name: 'a', tokens: ['a'], switch () {}, preface: { serve () {} } }] }, /adapter "a" preface needs detect\(bytes\) and serve\(ctx\) functions/],
   ['a typo in an option', { protocols: [], handshakeTimout: 5 }, /fastify-upgrade has no option "handshakeTimout": did you mean "handshakeTimeout"\?/],

@@ -126,6 +126,8 @@ export interface RouteCapability {
   allRoutes?: boolean
   /** What a 426 lists in `Upgrade` for this adapter, best first (default: `tokens`). */
   advertise?: readonly string[]
+  /** Fields a 426 carries besides `Upgrade`, saying how to switch to it (WebSocket: `Sec-WebSocket-Version`). */
+  advertiseFields?: Readonly<Record<string, string>>
   /** The connection already speaks this protocol, which satisfies `required`. */
   isActive?(request: FastifyRequest): boolean
   /** `switch` reads `ctx.body`: the plugin keeps the raw bytes of upgrade request bodies (up to `maxBodySize`). */

@@ -36,10 +36,37 @@ declare module 'fastify' {
     TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
     Logger extends FastifyBaseLogger = FastifyBaseLogger
   > {
-    /** The protocols this route switches to through HTTP/1.1 Upgrade. */
+    /**
+     * The protocols this route switches to through HTTP/1.1 Upgrade; or the name of a continuation
+     * adapter (`'tls'`, `'h2c'`) the route requires.
+     */
     upgrade?: fastifyUpgrade.RouteUpgradeOptions<
       FastifyRequest<RouteGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, Logger>
-    >
+    > | fastifyUpgrade.ContinuationName
+  }
+
+  interface RouteShorthandMethod<
+    RawServer extends RawServerBase = RawServerDefault,
+    RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+    RawReply extends RawReplyDefaultExpression<RawServer> = RawReplyDefaultExpression<RawServer>,
+    TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+    Logger extends FastifyBaseLogger = FastifyBaseLogger
+  > {
+    /** `upgrade: '<name>'`: the route speaks only that protocol, and `handler` is its handler; plain HTTP gets 426. */
+    <
+      RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+      ContextConfig = ContextConfigDefault,
+      SchemaCompiler extends FastifySchema = FastifySchema,
+      InnerLogger extends Logger = Logger,
+      // Last, as Fastify's own come first: `app.get<{ Params }>(…)` names those. A name of its own for
+      // WebSocket, so that it is known then too; other names are inferred.
+      Name extends fastifyUpgrade.HandOffName = 'websocket'
+    >(
+      path: string,
+      opts: Omit<RouteShorthandOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, InnerLogger>, 'upgrade'> & { upgrade: Name },
+      handler: fastifyUpgrade.UpgradeHandler<fastifyUpgrade.UpgradeProtocols[Name],
+        FastifyRequest<RouteGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, InnerLogger>>
+    ): FastifyInstance<RawServer, RawRequest, RawReply, InnerLogger, TypeProvider>
   }
 
   /** `injectWS`'s options: ws's client options, @fastify/websocket's `onInit` and `onOpen`, and subprotocols. */
@@ -61,7 +88,7 @@ declare module 'fastify' {
      * request path: Node's parser, the route's hooks, the adapter. Resolves once open; an answer
      * other than 101 rejects with an `InjectWSError`. Of `upgradeContext` only `headers` is used.
      * Declared as @fastify/websocket declares it, so that both plugins' types load together;
-     * defined once the app is ready (`await app.ready()` first).
+     * calls `ready()` first, as `inject` does.
      */
     injectWS: (path?: string, upgradeContext?: Partial<RawRequest>, options?: InjectWSOption) => Promise<WS>
     /**
@@ -101,6 +128,11 @@ declare namespace fastifyUpgrade {
   /** A hand-off handler, run with the route's encapsulated instance as `this`; a returned promise that rejects is logged and its connection destroyed. */
   export type UpgradeHandler<Connection, Request = FastifyRequest> =
     (this: FastifyInstance, connection: Connection, request: Request) => unknown
+
+  /** Adapters whose route value is a handler: with `upgrade: '<name>'`, the route's handler is it. */
+  export type HandOffName = { [Name in keyof UpgradeProtocols]: UpgradeProtocols[Name] extends true ? never : Name }[keyof UpgradeProtocols]
+  /** Adapters whose route value is `true`: the route's own handler answers over them. */
+  export type ContinuationName = Exclude<keyof UpgradeProtocols, HandOffName>
 
   export type UpgradeRouteValue<Entry, Request = FastifyRequest> =
     Entry extends true ? true : UpgradeHandler<Entry, Request>
@@ -153,6 +185,19 @@ declare namespace fastifyUpgrade {
   export interface UpgradeState {
     /** Upgraded connections open now, by adapter name, each registered adapter included: `{ websocket: 3, h2c: 1 }`. */
     connections(): Record<string, number>
+    /**
+     * The registered adapter of that name, from any plugin scope (`app.upgrade.adapter('websocket').clients`
+     * to broadcast); throws `FST_ERR_UPGRADE_OPTIONS` for a name not registered.
+     */
+    adapter<Name extends keyof UpgradeAdapters>(name: Name): UpgradeAdapters[Name]
+    adapter(name: string): ProtocolAdapter
+  }
+
+  /** What `fastify.upgrade.adapter(name)` returns, by name. Merge entries for third-party adapters. */
+  export interface UpgradeAdapters {
+    websocket: WebSocketAdapter
+    h2c: ProtocolAdapter<true>
+    tls: ProtocolAdapter<true>
   }
 
   export interface RawOptions {

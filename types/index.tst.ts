@@ -93,3 +93,12 @@ test('fastify.upgrade.connections() counts upgraded connections by adapter name'
   expect(app.upgrade.connections()).type.toBe<Record<string, number>>()
   expect(app.upgrade.connections().websocket).type.toBe<number>()
 })
+
+test('a route that speaks only one protocol names it', () => {
+  app.get('/echo', { upgrade: 'echo' }, (socket, request) => {
+    expect(socket).type.toBe<Socket>()
+    expect(request).type.toBeAssignableTo<FastifyRequest>()
+  })
+  expect(app.get('/resume', { upgrade: 'resume' }, async () => 'resumed')).type.not.toRaiseError()
+  expect(app.upgrade.adapter('echo')).type.toBe<ProtocolAdapter>()
+})

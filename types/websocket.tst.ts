@@ -76,3 +76,18 @@ const streamAdapter: ProtocolAdapter = {
   switch () {}
 }
 expect(streamAdapter).type.toBeAssignableTo<ProtocolAdapter>()
+
+// A WebSocket-only route: the route's handler is the WebSocket handler.
+app.get<{ Params: { room: string } }>('/only/:room', { upgrade: 'websocket' }, (socket, request) => {
+  expect(socket).type.toBe<WebSocket>()
+  expect(request.params.room).type.toBe<string>()
+})
+app.get('/secret', { upgrade: 'tls' }, async (request) => {
+  expect(request).type.toBeAssignableTo<FastifyRequest>()
+  return 'secret'
+})
+expect(app.get).type.not.toBeCallableWith('/bad', { upgrade: 'nonesuch' }, async () => '')
+
+// The adapters, from any scope.
+expect(app.upgrade.adapter('websocket').clients).type.toBe<ReadonlySet<WebSocket>>()
+expect(app.upgrade.adapter('echo')).type.toBe<ProtocolAdapter>()

@@ -11,7 +11,7 @@ import { acceptConnect, type ConnectRequest, type ConnectTarget } from '../switc
 import { kConnect, kExchange } from '../symbols'
 import type { Upgrader } from '../upgrader'
 import { negotiate, type RouteProtocols } from './negotiation'
-import { markSeen } from './unseen-routes'
+import { declaredHandler, markSeen } from './unseen-routes'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -19,24 +19,44 @@ interface UpgradeRoute {
   protocols: RouteProtocols
   adapters: ProtocolAdapter[]
   required: boolean
+  /** The route's handler is the protocol's: plain HTTP gets the 426 whatever the connection speaks. */
+  only: boolean
   /** The `Upgrade` value of a 426: the route's tokens in server preference order (U9). */
   advertised: string
+  /** Further fields of a 426, by which adapters say how to switch to them. */
+  fields: Record<string, string> | undefined
   /** The adapters that take an HTTP/2 extended CONNECT (RFC 8441) here, by `:protocol` key. */
   connect: Map<string, ConnectTarget>
 }
 
-/** The route's `upgrade` option, checked; `undefined` for a route without one. */
-function declared (route: RouteOptions): Map<string, unknown> | undefined {
-  if (route.upgrade === undefined) return undefined
+/** A route's `upgrade` option, checked: adapter name to route value, and whether a switch is required. */
+interface Declared {
+  values: Map<string, unknown>
+  required: boolean
+  /** `upgrade: '<name>'`: the route's handler is the protocol's, and plain HTTP has none. */
+  only: boolean
+}
+
+/**
+ * The route's `upgrade` option, checked; `undefined` for a route without one. `upgrade: '<name>'`
+ * is short for a route that speaks only that protocol: a switch is required, and the route's
+ * handler is the protocol's handler (a continuation's is the route's own, as ever).
+ */
+function declared (upgrader: Upgrader, route: RouteOptions): Declared | undefined {
+  const options = route.upgrade as { protocols?: Record<string, unknown>, required?: unknown } | string | null | undefined
+  if (options === undefined) return undefined
   const fail = (message: string): Error => new FST_ERR_UPGRADE_ROUTE(route.method, route.url, message)
-  const options = route.upgrade as { protocols?: Record<string, unknown>, required?: unknown } | null
+  if (typeof options === 'string') {
+    const continuation = upgrader.settings.adapters.get(options)?.route?.value === 'continuation'
+    return { values: new Map([[options, continuation ? true : declaredHandler(route)]]), required: true, only: !continuation }
+  }
   if (options === null || typeof options !== 'object' || options.protocols === null || typeof options.protocols !== 'object') {
-    throw fail('upgrade must be { protocols: { <adapter name>: true | handler }, required?: boolean }')
+    throw fail('upgrade must be { protocols: { <adapter name>: true | handler }, required?: boolean }, or an adapter name')
   }
   if (options.required !== undefined && typeof options.required !== 'boolean') throw fail('upgrade.required must be a boolean')
   const names = Object.keys(options.protocols)
   if (names.length === 0) throw fail('upgrade.protocols names no protocol')
-  return new Map(names.map((name) => [name, options.protocols?.[name]]))
+  return { values: new Map(names.map((name) => [name, options.protocols?.[name]])), required: options.required === true, only: false }
 }
 
 /** What is wrong with a route's value for `adapter`, by the adapter's `route.value`. */
@@ -53,14 +73,15 @@ function valueProblem (adapter: ProtocolAdapter, value: unknown): string | undef
  * an empty one, for a route an extended CONNECT may reach that must be able to refuse it.
  */
 function compile (upgrader: Upgrader, route: RouteOptions, open: boolean): UpgradeRoute | undefined {
-  const named = declared(route)
+  const named = declared(upgrader, route)
   const { adapters: registered, allRoutes } = upgrader.settings
   if (named === undefined && allRoutes.length === 0 && !open) return undefined
-  const values = named ?? new Map<string, unknown>()
+  const values = named?.values ?? new Map<string, unknown>()
   for (const adapter of allRoutes) if (!values.has(adapter.name)) values.set(adapter.name, true)
   const protocols: RouteProtocols = new Map()
   const adapters: ProtocolAdapter[] = []
   const tokens: string[] = []
+  let fields: Record<string, string> | undefined
   const connect = new Map<string, ConnectTarget>()
   let rank = 0
   for (const [name, value] of values) {
@@ -76,9 +97,10 @@ function compile (upgrader: Upgrader, route: RouteOptions, open: boolean): Upgra
     const { extendedConnect } = adapter
     if (extendedConnect !== undefined) connect.set(protocolKey(extendedConnect.protocol) as string, { adapter: adapter as ConnectTarget['adapter'], value })
     tokens.push(...(adapter.route?.advertise ?? adapter.tokens))
+    if (adapter.route?.advertiseFields !== undefined) fields = { ...fields, ...adapter.route.advertiseFields }
     rank++
   }
-  return { protocols, adapters, required: (route.upgrade as { required?: boolean } | undefined)?.required === true, advertised: tokens.join(', '), connect }
+  return { protocols, adapters, required: named?.required === true, only: named?.only === true, advertised: tokens.join(', '), fields, connect }
 }
 
 /**
@@ -126,14 +148,20 @@ function upgradeOrRequire (upgrader: Upgrader, fastify: FastifyInstance, upgrade
   }
   const connect = (request.raw as unknown as ConnectRequest)[kConnect]
   if (connect !== undefined) return acceptConnect(upgrader, upgrade.connect.get(connect.key), connect, request, reply)
-  if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.route?.isActive?.(request) === true)) {
-    // U11: an HTTP/2 message carries neither (and Node's http2 throws on them): the 426 body says it.
-    if (request.raw.httpVersionMajor < 2) reply.header('upgrade', upgrade.advertised).header('connection', 'upgrade')
-    const error = new FST_ERR_UPGRADE_REQUIRED(upgrade.advertised)
-    refused(request, error)
-    throw error
-  }
+  if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.route?.isActive?.(request) === true)) requireUpgrade(upgrade, request, reply)
   return handler.call(fastify, request, reply)
+}
+
+/** U9: the 426 of a route that requires a switch the request did not make. */
+function requireUpgrade (upgrade: UpgradeRoute, request: FastifyRequest, reply: FastifyReply): never {
+  // U11: an HTTP/2 message carries neither (and Node's http2 throws on them): the 426 body says it.
+  if (request.raw.httpVersionMajor < 2) {
+    reply.header('upgrade', upgrade.advertised).header('connection', 'upgrade')
+    if (upgrade.fields !== undefined) reply.headers(upgrade.fields)
+  }
+  const error = new FST_ERR_UPGRADE_REQUIRED(upgrade.advertised)
+  refused(request, error)
+  throw error
 }
 
 function isGet (route: RouteOptions): boolean {
@@ -153,7 +181,8 @@ export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => v
     connectRoutes?.add(route.url, upgrade?.connect.keys() ?? [])
     if (upgrade === undefined) return
     if (upgrade.protocols.size > 0) upgrader.routes.add(route.url)
-    const handler = route.handler as RouteHandlerMethod
+    // A route that speaks only its protocol has no plain HTTP to serve, over any connection.
+    const handler: RouteHandlerMethod = upgrade.only ? function (request, reply) { requireUpgrade(upgrade, request, reply) } : route.handler
     const { required } = upgrade
     // Kept to two reads and the call: with the upgrade and 426 logic inline here, a plain request
     // to the route cost about 10% more on Node 26 (bench/notes.md).

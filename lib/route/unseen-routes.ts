@@ -1,29 +1,62 @@
 import { subscribe } from 'node:diagnostics_channel'
 import type { FastifyInstance, RouteOptions } from 'fastify'
-import { FST_ERR_UPGRADE_UNSEEN_ROUTE } from '../errors'
-import { kCompiled, kRegistered, kWatched } from '../symbols'
+import { FST_ERR_UPGRADE_ROUTE, FST_ERR_UPGRADE_UNSEEN_ROUTE } from '../errors'
+import { kCompiled, kDeclaredHandler, kRegistered, kWatched } from '../symbols'
 
 /** `true`: the plugin compiled the route's `upgrade` option; `false`: it saw the route without one. */
-type MarkedRoute = RouteOptions & { [kCompiled]?: boolean }
+type MarkedRoute = RouteOptions & { [kCompiled]?: boolean, [kDeclaredHandler]?: RouteOptions['handler'] }
+
+/**
+ * The handler of a route as declared: with `upgrade: '<name>'` it is the protocol's, which
+ * another plugin's onRoute hook that ran first may have wrapped as an HTTP handler (@fastify/websocket does).
+ */
+export function declaredHandler (route: RouteOptions): RouteOptions['handler'] {
+  return (route as MarkedRoute)[kDeclaredHandler] ?? route.handler
+}
 
 /** The plugin saw this route, and compiled its `upgrade` option if it had one then. */
 export function markSeen (route: RouteOptions): void {
   (route as MarkedRoute)[kCompiled] = route.upgrade !== undefined
 }
 
-/** An `upgrade` option of fastify-upgrade's shape; another plugin's option of that name is left alone. */
-function ours (upgrade: unknown): boolean {
+/** The adapters of the plugin registered on this server, by name. */
+type Registered = ReadonlyMap<string, unknown> | undefined
+const registeredOn = (fastify: FastifyInstance): Registered => (fastify.server as { [kRegistered]?: Registered })[kRegistered]
+
+/**
+ * An `upgrade` option of fastify-upgrade's shape, or naming one of its adapters on this server;
+ * another plugin's option of that name is left alone.
+ */
+function ours (upgrade: unknown, registered: Registered): boolean {
+  if (typeof upgrade === 'string') return registered?.has(upgrade) === true
   return typeof upgrade === 'object' && upgrade !== null && 'protocols' in upgrade
 }
 
 function explain (fastify: FastifyInstance, route: MarkedRoute): Error {
-  const registered = (fastify.server as { [kRegistered]?: true })[kRegistered] === true
-  return new FST_ERR_UPGRADE_UNSEEN_ROUTE(route.method, route.url, !registered
+  return new FST_ERR_UPGRADE_UNSEEN_ROUTE(route.method, route.url, registeredOn(fastify) === undefined
     ? 'fastify-upgrade is not registered on this server: `await app.register(fastifyUpgrade, { protocols: […] })` before declaring the route'
     : route[kCompiled] === false
       ? 'an onRoute hook added after fastify-upgrade set it: add that hook before registering fastify-upgrade'
       : 'fastify-upgrade was registered after this route, or in a scope that does not contain it: ' +
         '`await app.register(fastifyUpgrade, …)` before declaring the route, in its scope or a parent one')
+}
+
+/** A route with @fastify/websocket's options, and the scope it was declared in. */
+type Foreign = [FastifyInstance, RouteOptions & { websocket?: unknown, wsHandler?: unknown }]
+
+/**
+ * A route left over from @fastify/websocket (`websocket: true`, `wsHandler`) on a server with
+ * fastify-upgrade and without @fastify/websocket in its scope: it would answer every request,
+ * WebSocket or not, with a 500.
+ */
+function leftOver (fastify: FastifyInstance, foreign: Foreign[]): Error | undefined {
+  if (registeredOn(fastify) === undefined) return undefined
+  const found = foreign.find(([scope]) => !scope.hasPlugin('@fastify/websocket'))
+  if (found === undefined) return undefined
+  const [, route] = found
+  const option = route.websocket ? 'websocket: true' : 'wsHandler'
+  return new FST_ERR_UPGRADE_ROUTE(route.method, route.url, `\`${option}\` is an option of @fastify/websocket, which is not registered ` +
+    'in this scope: with fastify-upgrade, write `{ upgrade: \'websocket\' }` and keep the handler (docs/websocket.md), or register @fastify/websocket too')
 }
 
 /**
@@ -36,11 +69,21 @@ function watch (fastify: FastifyInstance & { [kWatched]?: true }): void {
   if (fastify[kWatched] === true) return
   fastify[kWatched] = true
   let routes: MarkedRoute[] = []
-  fastify.addHook('onRoute', (route) => { routes.push(route) })
+  let foreign: Foreign[] = []
+  // The first onRoute hook of every scope: it sees each route as declared.
+  fastify.addHook('onRoute', function (route: Foreign[1] & MarkedRoute) {
+    routes.push(route)
+    if (typeof route.upgrade === 'string') route[kDeclaredHandler] = route.handler
+    if (Boolean(route.websocket) || route.wsHandler !== undefined) foreign.push([this, route])
+  })
   fastify.addHook('onReady', async () => {
-    const unseen = routes.find((route) => ours(route.upgrade) && route[kCompiled] !== true)
+    const registered = registeredOn(fastify)
+    const unseen = routes.find((route) => ours(route.upgrade, registered) && route[kCompiled] !== true)
+    const leftOverError = leftOver(fastify, foreign)
     routes = []
+    foreign = []
     if (unseen !== undefined) throw explain(fastify, unseen)
+    if (leftOverError !== undefined) throw leftOverError
   })
 }
 
