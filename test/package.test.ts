@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join, resolve, sep } from 'node:path'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 
@@ -151,7 +151,7 @@ t.test('the tarball holds the build, its sources for the source maps, the types 
   for (const file of ['LICENSE', 'README.md', 'package.json', 'types/index.d.ts', 'dist/index.js', 'lib/index.ts']) {
     t.ok(files.includes(file), `${file} is packed`)
   }
-  const unexpected = files.filter((file) => !/^(dist\/.+\.js(\.map)?|lib\/.+\.ts|types\/[a-z]+\.d\.ts|docs\/[a-z0-9-]+\.md|LICENSE|README\.md|package\.json)$/.test(file))
+  const unexpected = files.filter((file) => !/^(dist\/.+\.js(\.map)?|entry\/[a-z]+\.js|lib\/.+\.ts|types\/[a-z]+\.d\.ts|docs\/[a-z0-9-]+\.md|LICENSE|README\.md|package\.json)$/.test(file))
   t.same(unexpected, [], 'nothing else: no tests, examples or configuration')
   // Every map's sources are in the tarball, so a stack trace or a debugger can show them.
   const missing: string[] = []
@@ -163,4 +163,19 @@ t.test('the tarball holds the build, its sources for the source maps, the types 
     }
   }
   t.same(missing, [], 'every source a map names is packed')
+})
+
+t.test('installed without its build, as from a git URL, loading it says so and how to install', async (t) => {
+  // The installed package, less dist/: what a git URL install leaves (npm builds nothing for it).
+  const sources = join(project, 'from-git')
+  await cp(join(project, 'node_modules', 'fastify-upgrade'), sources, { recursive: true, filter: (path) => !path.includes(`${sep}dist`) })
+  await symlink(join(project, 'node_modules'), join(sources, 'node_modules'))
+  const message = /^fastify-upgrade is installed without its build \(dist\/ is missing\), as an install from a git URL leaves it\. Build it in a clone and install that/
+  for (const [entry, load] of [['.', 'require'], ['./kit.js', 'require'], ['.', 'import']]) {
+    const script = load === 'require' ? `require(${JSON.stringify(join(sources, entry === '.' ? '' : 'entry', entry))})` : `await import(${JSON.stringify(join(sources, 'entry', 'index.js'))})`
+    const failed = await run(process.execPath, [load === 'require' ? '-e' : '--input-type=module', ...(load === 'require' ? [script] : ['-e', script])], { cwd: project })
+      .then(() => '', (error: { stderr: string }) => error.stderr)
+    t.match(failed, /code: 'FST_ERR_UPGRADE_NOT_BUILT'/, `${load} ${entry}`)
+    t.match(failed.split('\n').find((line) => line.startsWith('Error: ')) ?? '', new RegExp(`^Error: ${message.source.slice(1)}`))
+  }
 })

@@ -1,0 +1,4 @@
+'use strict'
+
+require('./built')
+module.exports = require('../dist/index.js')
