@@ -60,7 +60,7 @@ export function websocket (options: WebSocketOptions = {}): WebSocketAdapter {
     name: 'websocket',
     clients,
     tokens: ['websocket'],
-    // RFC 6455 §4.2.2: a 426 names the version this server speaks.
+    // W2: a 426 names the version this server speaks.
     route: { value: routeProblem, advertiseFields: { 'Sec-WebSocket-Version': '13' } },
     /**
      * W1-W4, before any switch: the handshake is checked, and the answer's fields worked out: the
