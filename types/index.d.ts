@@ -253,6 +253,22 @@ declare namespace fastifyUpgrade {
      * sessions. `request.raw.httpVersion` is then `'2.0'`.
      */
     http2?: boolean
+    /**
+     * Bytes a WebSocket may have waiting to be sent (its `bufferedAmount`) when a message is sent
+     * to it (default 1048576; 0: no limit). Beyond it, the message is not sent and `slowClient` applies.
+     */
+    maxBufferedAmount?: number
+    /**
+     * What a message sent beyond `maxBufferedAmount` does (default 1013): `'skip'` leaves it out for
+     * that client, `1013` (Try Again Later) or `1008` (Policy Violation) closes the WebSocket with that code.
+     */
+    slowClient?: 'skip' | 1008 | 1013
+  }
+
+  /** What the slow-client guard did: messages left out, WebSockets closed. */
+  export interface SlowClientCounts {
+    skipped: number
+    closed: number
   }
 
   /** The object form of a `websocket` route value. */
@@ -267,6 +283,8 @@ declare namespace fastifyUpgrade {
   export interface WebSocketAdapter extends ProtocolAdapter<UpgradeHandler<WebSocket> | WebSocketRoute> {
     /** The open WebSockets of every route, for broadcast (empty with `clientTracking: false`). */
     readonly clients: ReadonlySet<WebSocket>
+    /** Live counts of the slow-client guard (`maxBufferedAmount`), since the adapter was made. */
+    readonly slowClients: Readonly<SlowClientCounts>
   }
 
   /** WebSocket (RFC 6455) on ws: the route's handler receives ws's `WebSocket` after the 101. */
