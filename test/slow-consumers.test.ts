@@ -62,7 +62,7 @@ function connect (port: number, id: number, silent: boolean): Client {
 
 const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`
 
-test('a broadcast to 2,000 clients, 100 of which never read: memory stays bounded, readers get everything, the silent are closed with 1013', async (t) => {
+test('S8: a broadcast to 2,000 clients, 100 of which never read: memory stays bounded, readers get everything, the silent are closed with 1013', async (t) => {
   // About 1 GB through loopback to the readers: a few seconds alone, 20 on a busy 2-core machine.
   const child = fork(join(__dirname, 'fixtures', 'broadcast-server.js'), { env: { ...process.env, MAX_BUFFERED_AMOUNT: String(LIMIT) }, execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
   const exited = once(child, 'exit')

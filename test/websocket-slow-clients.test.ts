@@ -92,7 +92,7 @@ function numbered (sent: number): string[] {
   return Array.from({ length: sent }, (_, i) => String(i).padEnd(CHUNK, '.'))
 }
 
-test('on by default: a client that reads nothing is closed with 1013 once 1 MiB waits for it, and after everything sent before', async (t) => {
+test('S8, on by default: a client that reads nothing is closed with 1013 once 1 MiB waits for it, and after everything sent before', async (t) => {
   const published = slowMessages(t)
   const { stream, lines } = logs()
   const ws = websocket()
@@ -126,7 +126,7 @@ test('on by default: a client that reads nothing is closed with 1013 once 1 MiB 
   t.same(closeLine?.details, { code: 1013, reason: 'client too slow' }, 'the close line says what the server sent')
 })
 
-test('slowClient: \'skip\' leaves the message out for that client only, counts each one, and sends again once the client reads', async (t) => {
+test('S8: slowClient: \'skip\' leaves the message out for that client only, counts each one, and sends again once the client reads', async (t) => {
   const published = slowMessages(t)
   const { ws, port, filled } = await feed(t, { maxBufferedAmount: 65536, slowClient: 'skip' }, 65536)
   const { c, messages } = await silentClient(t, port)
@@ -145,7 +145,7 @@ test('slowClient: \'skip\' leaves the message out for that client only, counts e
   t.same(messages, [...numbered(sent), 'later'], 'the skipped messages are missing, the next one arrives')
 })
 
-test('fragments of a message always go, so the client never gets a message cut or run into the next', async (t) => {
+test('S8: fragments of a message always go, so the client never gets a message cut or run into the next', async (t) => {
   const { port, ws, filled } = await feed(t, { maxBufferedAmount: 65536, slowClient: 'skip' }, 65536)
   const { c, messages } = await silentClient(t, port)
   const { socket, sent } = await filled
@@ -184,7 +184,7 @@ test('a message larger than the limit goes out on a short queue; maxBufferedAmou
 })
 
 for (const transport of mainTransports) {
-  test(`RFC 8441 streams alike (${transport.name}): slowClient: 1008 closes with Policy Violation`, async (t) => {
+  test(`S8 on RFC 8441 streams alike (${transport.name}): slowClient: 1008 closes with Policy Violation`, async (t) => {
     const published = slowMessages(t)
     let done: (fill: Fill) => void = () => {}
     const filled = new Promise<Fill>((resolve) => { done = resolve })

@@ -253,23 +253,14 @@ declare namespace fastifyUpgrade {
      * sessions. `request.raw.httpVersion` is then `'2.0'`.
      */
     http2?: boolean
-    /**
-     * Bytes a WebSocket may have waiting to be sent (its `bufferedAmount`) when a message is sent
-     * to it (default 1048576; 0: no limit). Beyond it, the message is not sent and `slowClient` applies.
-     */
+    /** Bytes that may wait for a client (its `bufferedAmount`) when a message is sent to it (default 1048576; 0: no limit). */
     maxBufferedAmount?: number
-    /**
-     * What a message sent beyond `maxBufferedAmount` does (default 1013): `'skip'` leaves it out for
-     * that client, `1013` (Try Again Later) or `1008` (Policy Violation) closes the WebSocket with that code.
-     */
+    /** Instead of sending a message beyond `maxBufferedAmount`: close the client with 1013 (default) or 1008, or `'skip'` it. */
     slowClient?: 'skip' | 1008 | 1013
   }
 
   /** What the slow-client guard did: messages left out, WebSockets closed. */
-  export interface SlowClientCounts {
-    skipped: number
-    closed: number
-  }
+  export interface SlowClientCounts { skipped: number, closed: number }
 
   /** The object form of a `websocket` route value. */
   export interface WebSocketRoute<Request = FastifyRequest> {
