@@ -7,7 +7,7 @@ import { closeSlow } from './serve'
 const slowChannel = channel('fastify-upgrade.slow-client')
 
 /**
- * The guard against clients that do not keep up (`maxBufferedAmount`, `slowClient`): a message sent
+ * S8, the guard against clients that do not keep up (`maxBufferedAmount`, `slowClient`): a message sent
  * while more than `limit` bytes still wait for the client is skipped, or closes the WebSocket with
  * the policy's code. A WebSocket once closed is not counted again: ws refuses its sends itself.
  */
