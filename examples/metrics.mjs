@@ -24,7 +24,7 @@ subscribe('fastify-upgrade.close', ({ duration, bytesRead, bytesWritten }) => {
   closed.bytesWritten += bytesWritten
 })
 
-function metrics (app) {
+function metrics (app, adapter) {
   const lines = []
   const metric = (name, type, help, samples) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
@@ -41,15 +41,18 @@ function metrics (app) {
     [['_sum', closed.seconds.toFixed(6)], ['_count', closed.count]])
   metric('fastify_upgrade_connection_bytes_total', 'counter', 'Bytes upgraded connections carried, once closed.',
     [['{direction="in"}', closed.bytesRead], ['{direction="out"}', closed.bytesWritten]])
+  metric('fastify_upgrade_websocket_slow_clients_total', 'counter', 'Messages left out and WebSockets closed for clients that did not read.',
+    [['{action="skipped"}', adapter.slowClients.skipped], ['{action="closed"}', adapter.slowClients.closed]])
   return lines.join('\n') + '\n'
 }
 
 const app = Fastify()
-await app.register(fastifyUpgrade, { protocols: [websocket()] })
+const sockets = websocket()
+await app.register(fastifyUpgrade, { protocols: [sockets] })
 app.get('/chat', {
   upgrade: { protocols: { websocket: (socket) => { socket.on('message', (data) => socket.send(data)) } }, required: true }
 }, async () => 'never: the route requires WebSocket')
-app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics(app)))
+app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics(app, sockets)))
 await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' })
 const { port } = app.server.address()
 

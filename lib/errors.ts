@@ -17,5 +17,7 @@ export const FST_ERR_UPGRADE_HANDLER = createError('FST_ERR_UPGRADE_HANDLER', 'T
 export const FST_ERR_UPGRADE_RESPONSE = createError('FST_ERR_UPGRADE_RESPONSE', 'The %s adapter answered with fields that cannot be sent: %s')
 export const FST_ERR_UPGRADE_WEBSOCKET_VERSION = createError('FST_ERR_UPGRADE_WEBSOCKET_VERSION', 'Unsupported Sec-WebSocket-Version, this server speaks 13', 426)
 export const FST_ERR_UPGRADE_FORBIDDEN_ORIGIN = createError('FST_ERR_UPGRADE_FORBIDDEN_ORIGIN', 'Origin %s may not open a WebSocket here', 403)
+// What a WebSocket's send callback gets for a message the slow-client guard did not send.
+export const FST_ERR_UPGRADE_WEBSOCKET_SLOW = createError('FST_ERR_UPGRADE_WEBSOCKET_SLOW', 'Not sent: %d bytes were still waiting for this client, more than maxBufferedAmount (%d)')
 // What injectWS rejects with when the app answers the handshake with anything but 101, as ws's message says it.
 export const FST_ERR_UPGRADE_UNEXPECTED_RESPONSE = createError('FST_ERR_UPGRADE_UNEXPECTED_RESPONSE', 'Unexpected server response: %d')

@@ -15,4 +15,5 @@ test('examples/metrics.mjs does its round trip, prints Prometheus metrics and ex
   t.match(stdout, /\nfastify_upgrade_refusals_total\{status="426"\} 1\n/)
   t.match(stdout, /\nfastify_upgrade_connection_seconds_count 1\n/)
   t.match(stdout, /\nfastify_upgrade_connection_bytes_total\{direction="in"\} [1-9]\d*\n/)
+  t.match(stdout, /\nfastify_upgrade_websocket_slow_clients_total\{action="closed"\} 0\n/)
 })

@@ -182,6 +182,7 @@ for (const transport of mainTransports) {
     const chunk = 'x'.repeat(65536)
     let measured = (_bytes: number): void => {}
     const held = new Promise<number>((resolve) => { measured = resolve })
+    // The 2 MiB burst waits whole: what flow control holds back, without the slow-client guard (S8).
     const { connect } = await serve(t, transport, (app) => {
       app.get('/flood', {
         upgrade: {
@@ -200,7 +201,7 @@ for (const transport of mainTransports) {
           }
         }
       }, async () => 'plain')
-    })
+    }, { maxBufferedAmount: 0 })
     const session = await connect()
     const { ws } = await openWebSocket(session, '/flood')
     if (ws === undefined) throw new Error('no WebSocket')

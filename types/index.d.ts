@@ -206,7 +206,14 @@ declare namespace fastifyUpgrade {
      * sessions. `request.raw.httpVersion` is then `'2.0'`.
      */
     http2?: boolean
+    /** Bytes that may wait for a client (its `bufferedAmount`) when a message is sent to it (default 1048576; 0: no limit). */
+    maxBufferedAmount?: number
+    /** Instead of sending a message beyond `maxBufferedAmount`: close the client with 1013 (default) or 1008, or `'skip'` it. */
+    slowClient?: 'skip' | 1008 | 1013
   }
+
+  /** What the slow-client guard did: messages left out, WebSockets closed. */
+  export interface SlowClientCounts { skipped: number, closed: number }
 
   /** The object form of a `websocket` route value. */
   export interface WebSocketRoute<Request = FastifyRequest> {
@@ -220,6 +227,8 @@ declare namespace fastifyUpgrade {
   export interface WebSocketAdapter extends ProtocolAdapter<UpgradeHandler<WebSocket> | WebSocketRoute> {
     /** The open WebSockets of every route, for broadcast (empty with `clientTracking: false`). */
     readonly clients: ReadonlySet<WebSocket>
+    /** Live counts of the slow-client guard (`maxBufferedAmount`), since the adapter was made. */
+    readonly slowClients: Readonly<SlowClientCounts>
   }
 
   /** WebSocket (RFC 6455) on ws: the route's handler receives ws's `WebSocket` after the 101. */

@@ -75,6 +75,7 @@ declare namespace kit {
   export const FST_ERR_UPGRADE_FORBIDDEN_ORIGIN: FastifyErrorConstructor<{ code: 'FST_ERR_UPGRADE_FORBIDDEN_ORIGIN', statusCode: 403 }>
   export const FST_ERR_UPGRADE_WEBSOCKET_VERSION: FastifyErrorConstructor<{ code: 'FST_ERR_UPGRADE_WEBSOCKET_VERSION', statusCode: 426 }>
   export const FST_ERR_UPGRADE_HANDLER: FastifyErrorConstructor<{ code: 'FST_ERR_UPGRADE_HANDLER' }>
+  export const FST_ERR_UPGRADE_WEBSOCKET_SLOW: FastifyErrorConstructor<{ code: 'FST_ERR_UPGRADE_WEBSOCKET_SLOW' }>
 
   // Node and ws, where they need help.
 
@@ -91,12 +92,24 @@ declare namespace kit {
   }
 
   /**
+   * What the opened WebSockets do with a whole message sent while more than `limit` bytes sent
+   * before still wait (`bufferedAmount`): `refuse` is called instead of sending it, with `send`'s
+   * callback if it had one. A message larger than `limit` goes out when less is waiting; the
+   * fragments of a message sent in parts (`fin: false`) always go.
+   */
+  export interface SendGuard {
+    limit: number
+    refuse: (socket: WebSocket, bufferedAmount: number, callback: ((error?: Error) => void) | undefined) => void
+  }
+
+  /**
    * Opens server-side ws WebSockets on connections whose handshake the plugin answered: what ws's
    * `handleUpgrade` does after its checks, without ws writing the 101. `options` are ws's server
-   * options (`maxPayload`, `perMessageDeflate`, `autoPong`, `skipUTF8Validation` …).
+   * options (`maxPayload`, `perMessageDeflate`, `autoPong`, `skipUTF8Validation` …); `guard`
+   * bounds what a client that does not read can hold in memory.
    */
   export class WebSocketOpener {
-    constructor (options: ServerOptions)
+    constructor (options: ServerOptions, guard?: SendGuard)
     /** What the client's `Sec-WebSocket-Extensions` offer agrees to; throws on an offer that cannot be read. */
     deflate (offer: string | undefined, maxPayload: number): Deflate | undefined
     /** A WebSocket on `socket` (a connection or an HTTP/2 stream), open at once; `head`: its first bytes, already read. */

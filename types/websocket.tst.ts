@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { expect } from 'tstyche'
 import type { WebSocket } from 'ws'
-import fastifyUpgrade, { websocket, type ProtocolAdapter, type UpgradeHandler, type WebSocketRoute } from '..'
+import fastifyUpgrade, { websocket, type ProtocolAdapter, type SlowClientCounts, type UpgradeHandler, type WebSocketRoute } from '..'
 
 const app = Fastify()
 app.register(fastifyUpgrade, { protocols: [websocket(), websocket({ maxPayload: 0, perMessageDeflate: { threshold: 1024 }, allowedOrigins: ['https://a.example'] })] })
@@ -12,6 +12,15 @@ expect(websocket({ handleProtocols: (acceptable) => acceptable[0] ?? false })).t
 expect(websocket).type.not.toBeCallableWith({ maxPayload: '1' })
 expect(websocket({ clientTracking: false }).clients).type.toBe<ReadonlySet<WebSocket>>()
 expect(websocket).type.not.toBeCallableWith({ clientTracking: 'yes' })
+
+// The slow-client guard: a byte limit and a policy, and its live counts on the adapter.
+expect(websocket({ maxBufferedAmount: 4 * 1024 * 1024, slowClient: 'skip' })).type.not.toRaiseError()
+expect(websocket({ maxBufferedAmount: 0, slowClient: 1008 })).type.not.toRaiseError()
+expect(websocket).type.not.toBeCallableWith({ slowClient: 1000 })
+expect(websocket).type.not.toBeCallableWith({ slowClient: 'close' })
+expect(websocket).type.not.toBeCallableWith({ maxBufferedAmount: '1mb' })
+expect(websocket().slowClients).type.toBe<Readonly<SlowClientCounts>>()
+expect(websocket().slowClients.closed).type.toBe<number>()
 
 app.get('/this', {
   upgrade: {

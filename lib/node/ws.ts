@@ -16,6 +16,8 @@ interface Extension {
 interface ServerWebSocket {
   _protocol: string
   _extensions: Record<string, Extension>
+  /** ws's framer: `_firstFragment` is false while a message sent in fragments is unfinished. */
+  _sender: { _firstFragment: boolean }
   setSocket: (socket: Duplex, head: Buffer, options: object) => void
 }
 type ResolvedOptions = WS.ServerOptions & { WebSocket: new (address: null, protocols: undefined, options: object) => WS.WebSocket }
@@ -28,6 +30,39 @@ export interface Deflate {
   extension: Extension
 }
 
+type SendCallback = (error?: Error) => void
+type SendOptions = { fin?: boolean } | SendCallback
+
+/**
+ * What a WebSocket does with a whole message sent while more than `limit` bytes of what was sent
+ * before are still waiting (its `bufferedAmount`): `refuse` is called instead of sending it, with
+ * `send`'s callback if it was given one.
+ */
+export interface SendGuard {
+  limit: number
+  refuse: (socket: WS.WebSocket, bufferedAmount: number, callback: SendCallback | undefined) => void
+}
+
+/**
+ * ws's WebSocket with `guard` before every send: a subclass, so an open WebSocket holds nothing
+ * more than ws's own. The queue is judged before a message joins it, so a message larger than the
+ * limit still goes out on a short queue. A fragment (`fin: false`) and the rest of its message
+ * always go, so the client never gets a message cut short, nor two run together.
+ */
+function guarded ({ limit, refuse }: SendGuard): typeof WS.WebSocket {
+  return class GuardedWebSocket extends WS.WebSocket {
+    override send (data: WS.Data, options?: SendOptions, callback?: SendCallback): void {
+      const buffered = this.bufferedAmount
+      if (buffered > limit && this.readyState === WS.WebSocket.OPEN && (options as { fin?: boolean } | undefined)?.fin !== false &&
+          (this as unknown as ServerWebSocket)._sender._firstFragment) {
+        refuse(this, buffered, typeof options === 'function' ? options : callback)
+        return
+      }
+      super.send(data, options as object, callback)
+    }
+  }
+}
+
 /**
  * Opens server-side WebSockets on connections whose handshake the plugin answered itself: what
  * ws's `handleUpgrade` does after its checks (negotiate permessage-deflate, then attach the
@@ -36,8 +71,10 @@ export interface Deflate {
 export class WebSocketOpener {
   private readonly options: ResolvedOptions
 
-  constructor (options: WS.ServerOptions) {
-    this.options = new WS.WebSocketServer({ ...options, noServer: true }).options as ResolvedOptions
+  /** `guard`: what the WebSockets do with messages sent to a client that does not keep up. */
+  constructor (options: WS.ServerOptions, guard?: SendGuard) {
+    const WebSocket = guard === undefined ? WS.WebSocket : guarded(guard)
+    this.options = new WS.WebSocketServer({ ...options, WebSocket, noServer: true }).options as ResolvedOptions
   }
 
   /** What the client's Sec-WebSocket-Extensions offer agrees to; throws on an offer ws cannot read. */

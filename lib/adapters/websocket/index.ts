@@ -2,15 +2,18 @@ import { createHash } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
-import type { StreamContext, UpgradeContext, UpgradeHandler, WebSocketAdapter, WebSocketOptions, WebSocketRoute } from '../../../types/index'
+import type { SlowClientCounts, StreamContext, UpgradeContext, UpgradeHandler, WebSocketAdapter, WebSocketOptions, WebSocketRoute } from '../../../types/index'
 import { checkOptions, FST_ERR_UPGRADE_BAD_REQUEST, is, WebSocketOpener, type Deflate } from '../../kit/index'
 import { checkHandshake, selectSubprotocol } from './handshake'
 import { routeProblem, toRoute } from './route'
 import { serve } from './serve'
+import { slowClientGuard } from './slow'
 
 // A client message larger than this closes the connection with 1009 unless configured:
 // ws's own default (100 MiB) lets one client hold that much memory per message.
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024
+// Bytes a client may leave unread before the slow-client guard acts (docs/scaling.md says why this much).
+const DEFAULT_MAX_BUFFERED = 1024 * 1024
 const EMPTY = Buffer.alloc(0)
 // RFC 6455 §1.3: what the client's key is hashed with to prove the server speaks WebSocket.
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
@@ -33,18 +36,21 @@ export function websocket (options: WebSocketOptions = {}): WebSocketAdapter {
     autoPong: is.boolean,
     clientTracking: is.boolean,
     skipUTF8Validation: is.boolean,
-    http2: is.boolean
+    http2: is.boolean,
+    maxBufferedAmount: is.integer,
+    slowClient: is.oneOf('skip', 1008, 1013)
   })
   const { allowedOrigins, handleProtocols, maxPayload = DEFAULT_MAX_PAYLOAD } = options
   // Open WebSockets of every route, for broadcast, as ws's `clients`.
   const clients = new Set<WebSocket>()
   const tracked = options.clientTracking === false ? undefined : clients
+  const slowClients: SlowClientCounts = { skipped: 0, closed: 0 }
   const opener = new WebSocketOpener({
     maxPayload,
     perMessageDeflate: options.perMessageDeflate ?? false,
     autoPong: options.autoPong ?? true,
     skipUTF8Validation: options.skipUTF8Validation ?? false
-  })
+  }, slowClientGuard(options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED, options.slowClient ?? 1013, slowClients))
   // Only handshakes that agreed to a subprotocol or an extension have an entry, gone with their request.
   const agreed = new WeakMap<FastifyRequest, Agreement>()
 
@@ -59,6 +65,7 @@ export function websocket (options: WebSocketOptions = {}): WebSocketAdapter {
   return {
     name: 'websocket',
     clients,
+    slowClients,
     tokens: ['websocket'],
     // W2: a 426 names the version this server speaks.
     route: { value: routeProblem, advertiseFields: { 'Sec-WebSocket-Version': '13' } },

@@ -26,8 +26,8 @@ type ServeContext = Pick<UpgradeContext, 'request' | 'reportClose' | 'onServerCl
 class Served {
   /** The socket waits for the handler to listen for messages, or to settle. */
   paused = true
-  /** The protocol error ws failed the connection with. */
-  failure: Error | undefined = undefined
+  /** Why the server ended the connection: the protocol error ws failed it with, or a client too slow. */
+  failure: { code: number, reason: string } | undefined = undefined
   constructor (
     readonly log: FastifyBaseLogger,
     // The URL, not the request: this lives as long as the connection, the request need not.
@@ -57,16 +57,22 @@ function onNewListener (this: WebSocket, event: string | symbol): void {
 // ws reports protocol errors (bad frames, maxPayload) here after closing; unheard, they would crash the process.
 function onError (this: WebSocket, err: Error): void {
   const served = servedOf(this)
-  served.failure = err
+  served.failure = { code: sentCode(err), reason: err.message }
   served.log.debug({ err }, 'fastify-upgrade: websocket error')
 }
 
-// 'close' fires once: no `once` wrapper. ws's close code is the client's; a connection ws failed
-// gets no answer, so the report says what ws sent.
+// 'close' fires once: no `once` wrapper. ws's close code is the client's; a connection the server
+// ended may get no answer (ws failed it, or the client reads nothing), so the report says what the server sent.
 function onClose (this: WebSocket, code: number, reason: Buffer): void {
   const { clients, failure, report } = servedOf(this)
   clients?.delete(this)
-  report(failure === undefined ? { code, reason: reason.toString() } : { code: sentCode(failure), reason: failure.message })
+  report(failure ?? { code, reason: reason.toString() })
+}
+
+/** Closes a WebSocket whose client does not keep up; `failure` is what its close reports. */
+export function closeSlow (socket: WebSocket, failure: { code: number, reason: string }): void {
+  servedOf(socket).failure = failure
+  socket.close(failure.code, failure.reason)
 }
 
 function goAway (this: WebSocket): void {
