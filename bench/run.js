@@ -1,6 +1,6 @@
 'use strict'
 
-// `npm run bench [-- --node <line>] [--quick] [--only=<figure id>,…]`: every comparison side by side,
+// `npm run bench [-- --node <line>] [--quick] [--rounds=<n>] [--only=<figure id>,…]`: every comparison side by side,
 // on Node 26 unless `--node` names another line (the binaries scripts/node-line.sh installs). The
 // servers run pinned to one CPU and this runner, the load generator, to the other (`taskset`); one
 // server is under load at a time. Each figure starts with a warm-up round that is discarded, then
@@ -28,7 +28,8 @@ const option = (name) => {
 }
 const quick = process.argv.includes('--quick')
 const only = option('--only')?.split(',')
-const ROUNDS = quick ? 3 : 7
+// More rounds narrow the interquartile ranges on a busy machine.
+const ROUNDS = Number(option('--rounds') ?? (quick ? 3 : 7))
 const SECONDS = quick ? 1 : 3
 const WARM_UP_SECONDS = 1
 const IDLE_SOCKETS = quick ? 1000 : 5000

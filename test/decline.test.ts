@@ -39,6 +39,28 @@ test('U10: pipelined requests after a declined upgrade are answered in order', a
   t.same(responses(c.text), ['HTTP/1.1 200 OK posted abc', 'HTTP/1.1 200 OK a', 'HTTP/1.1 200 OK posted xy', 'HTTP/1.1 200 OK b'])
 })
 
+test('U10: an upgrade pipelined behind two answers still under way starts once both are sent, and the server stays up', async (t) => {
+  const app = await build(t)
+  app.get('/echo', echo, async () => 'plain echo')
+  let release = (): void => {}
+  const slowStarted = new Promise<void>((resolve) => {
+    app.get('/slow', async () => {
+      resolve()
+      await new Promise<void>((resolve) => { release = resolve })
+      return 'slow'
+    })
+  })
+  app.get('/a', async () => 'a')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n' + upgradeRequest('/echo', 'echo/1') + 'ping')
+  await slowStarted
+  release()
+  await c.until('ping')
+  t.same(responses(c.text).slice(0, 2), ['HTTP/1.1 200 OK slow', 'HTTP/1.1 200 OK a'])
+  t.match(c.text, /\r\n\r\naHTTP\/1\.1 101 Switching Protocols\r\nUpgrade: echo\/1\r\nConnection: upgrade\r\n\r\nping$/)
+})
+
 test('U2: without upgrade in Connection the request is plain, even to a route that upgrades', async (t) => {
   const app = await build(t)
   app.get('/echo', echo, async () => 'plain echo')

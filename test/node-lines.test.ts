@@ -36,6 +36,66 @@ test('U10, S7: a request pipelined behind an upgrade no route speaks is answered
   t.same(answers(c.text), ['HTTP/1.1 200 OK a', 'HTTP/1.1 200 OK b', 'HTTP/1.1 200 OK c'], 'alone in its read it may stay on Node\'s path')
 })
 
+test('U10, S7: on one connection, declined upgrades alone in their reads, with requests pipelined behind them, with header fields that have no space after the colon: every request is answered, in order', async (t) => {
+  const app = await build(t)
+  for (const path of 'abcdefghij') app.get(`/${path}`, async () => path)
+  const port = await listen(app)
+  const serverSide = accepted(app)
+  const c = client(t, port)
+  const socket = await serverSide
+  const plain = (path: string): string => `GET /${path} HTTP/1.1\r\nHost: x\r\n\r\n`
+  const steps = [
+    upgradeRequest('/a', 'foo'),
+    upgradeRequest('/b', 'foo') + plain('c'),
+    upgradeRequest('/d', 'foo'),
+    // As long as the head with its spaces would be: what follows is 'GET', and the rest of that request comes later.
+    'GET /e HTTP/1.1\r\nHost:127.0.0.1\r\nConnection:upgrade\r\nUpgrade:foo\r\n\r\nGET',
+    ' /f HTTP/1.1\r\nHost: x\r\n\r\n',
+    upgradeRequest('/g', 'foo'),
+    upgradeRequest('/h', 'foo'),
+    plain('i'),
+    upgradeRequest('/j', 'foo')
+  ]
+  for (const step of steps) {
+    // Each step is a read of its own.
+    await delivered(c, socket)
+    c.write(step)
+  }
+  await c.until('\r\n\r\nj')
+  t.same(answers(c.text), [...'abcdefghij'].map((path) => `HTTP/1.1 200 OK ${path}`))
+})
+
+test('U10: a request pipelined behind a declined upgrade while the answers before it are still queued is answered once they are sent, in order', async (t) => {
+  const app = await build(t)
+  let release = (): void => {}
+  const slowStarted = new Promise<void>((resolve) => {
+    app.get('/slow', async () => {
+      resolve()
+      await new Promise<void>((resolve) => { release = resolve })
+      return 'slow'
+    })
+  })
+  let bigSent = (): void => {}
+  const bigQueued = new Promise<void>((resolve) => { bigSent = resolve })
+  // Over the connection's high-water mark, queued behind /slow's answer: Node stops reading meanwhile.
+  app.get('/big', (_request, reply) => { reply.send('z'.repeat(64 * 1024)); bigSent() })
+  for (const path of 'abc') app.get(`/${path}`, async () => path)
+  const port = await listen(app)
+  const serverSide = accepted(app)
+  const c = client(t, port)
+  const socket = await serverSide
+  c.write(upgradeRequest('/a', 'foo'))
+  await c.until('\r\n\r\na')
+  c.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n')
+  await Promise.all([slowStarted, bigQueued])
+  await delivered(c, socket)
+  c.write(upgradeRequest('/b', 'foo') + 'GET /c HTTP/1.1\r\nHost: x\r\n\r\n')
+  await delivered(c, socket)
+  release()
+  await c.until('\r\n\r\nc')
+  t.same(answers(c.text).map((answer) => answer.slice(0, 20)), ['HTTP/1.1 200 OK a', 'HTTP/1.1 200 OK slow', 'HTTP/1.1 200 OK zzzz', 'HTTP/1.1 200 OK b', 'HTTP/1.1 200 OK c'])
+})
+
 test('S7: a declined upgrade with a body and a pipelined request: the body is the body, the request a request', async (t) => {
   const app = await build(t)
   app.post('/plain-body', async (request) => `got:${String(request.body)}`)

@@ -26,7 +26,7 @@ function mentions (upgrade: string, names: string[]): boolean {
 function offersOf (req: IncomingMessage, names: string[]): Offer[] {
   const { connection, upgrade } = req.headers
   const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor === 1
-  return http11 && hasConnectionOption(connection, 'upgrade') && upgrade !== undefined && mentions(upgrade, names) ? parseUpgrade(upgrade) : NONE
+  return upgrade !== undefined && mentions(upgrade, names) && http11 && hasConnectionOption(connection, 'upgrade') ? parseUpgrade(upgrade) : NONE
 }
 
 /**

@@ -66,12 +66,13 @@ export function closesConnection (res: ServerResponse): boolean {
 }
 
 /**
- * Calls `start` once the response Node is still writing on the connection (when a request was
- * pipelined behind it) is finished, so that responses stay in order.
+ * Calls `start` once the responses Node is still writing on the connection (when a request was
+ * pipelined behind them) are finished, so that responses stay in order. Node gives the connection
+ * to the next response queued behind one as that one finishes, before this hears of it.
  */
 export function afterResponseInFlight (socket: Socket, start: () => void): void {
   const inFlight = (socket as Connection)._httpMessage
-  if (inFlight != null) inFlight.once('finish', start)
+  if (inFlight != null) inFlight.once('finish', () => { afterResponseInFlight(socket, start) })
   else start()
 }
 

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 
 export type ShouldUpgrade = (this: Server, req: IncomingMessage) => boolean
-type Parser = { getCurrentBuffer?: () => Buffer } | null | undefined
+type Parser = Record<string, unknown> & { getCurrentBuffer?: () => Buffer }
 
 // One upgrade request with a one-byte body, then one byte of the new protocol.
 const PROBE = Buffer.from('POST / HTTP/1.1\r\nHost: probe\r\nConnection: upgrade\r\nUpgrade: probe\r\nContent-Length: 1\r\n\r\nbn', 'latin1')
@@ -16,6 +16,11 @@ export interface NodeUpgradePath {
    * ≥ 24.9), and while it asks shows the bytes it is parsing, which it would drop (see pre-filter.ts).
    */
   filters: boolean
+  /**
+   * The parser's slot for what Node runs after each read it parsed straight from the socket, with
+   * how far it parsed; `undefined` when not found (pre-filter.ts then looks at the bytes every time).
+   */
+  onExecute: number | undefined
   /** The source of Node's default `shouldUpgradeCallback`, to tell a user's own from it. */
   defaultShouldUpgrade: string
 }
@@ -28,10 +33,14 @@ function probe (): NodeUpgradePath {
   const server = new Server() as Server & { shouldUpgradeCallback?: ShouldUpgrade }
   const defaultShouldUpgrade = String(server.shouldUpgradeCallback)
   let filters = false
+  let onExecute: number | undefined
   let readsBodies = false
   /* c8 ignore start: Node asks on some lines only */
   server.shouldUpgradeCallback = (req) => {
-    filters = typeof (req.socket as Socket & { parser?: Parser }).parser?.getCurrentBuffer === 'function'
+    const parser = (req.socket as Socket & { parser: Parser }).parser
+    filters = typeof parser.getCurrentBuffer === 'function'
+    const slot = Object.keys(parser).find((key) => (parser[key] as { name?: string } | null)?.name === 'bound onParserExecute')
+    if (slot !== undefined) onExecute = Number(slot)
     return true
   }
   /* c8 ignore stop */
@@ -41,7 +50,7 @@ function probe (): NodeUpgradePath {
   server.emit('connection', connection)
   connection.emit('data', PROBE)
   connection.destroy()
-  return { readsBodies, filters, defaultShouldUpgrade }
+  return { readsBodies, filters, onExecute, defaultShouldUpgrade }
 }
 
 export const node = probe()
