@@ -7,7 +7,7 @@ export {
   FST_ERR_UPGRADE_OPTIONS,
   FST_ERR_UPGRADE_WEBSOCKET_VERSION
 } from '../errors'
-export { clearIdleTimer, WebSocketOpener, type Deflate } from '../node/index'
+export { clearIdleTimer, continueRequest, WebSocketOpener, type Deflate } from '../node/index'
 export { forEachEndToEndField, hasConnectionOption, isToken, parseUpgrade, protocolKey, type Offer } from './lists'
 export { checkOptions, is, type OptionCheck } from './options'
 export { cameThroughProxy, proxyPolicy } from './proxy'
