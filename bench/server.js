@@ -3,11 +3,16 @@
 // One benchmark server, run in its own process by bench/run.js (`fork`): `node bench/server.js <kind>`.
 // It tells its port over IPC, and answers 'rss' with its resident set size after a full GC.
 const http = require('node:http')
-const Fastify = require('fastify')
+const fastify = require('fastify')
 const { WebSocketServer } = require('ws')
 const fastifyUpgrade = require('..')
 
 const BODY = { hello: 'world' }
+// BENCH_LOGGER=<level>: every Fastify contender logs at that level, to /dev/null (Fastify's default
+// logger, pino, writing synchronously as it does to stdout); without it, no logger, Fastify's default.
+const Fastify = (options = {}) => process.env.BENCH_LOGGER === undefined
+  ? fastify(options)
+  : fastify({ ...options, logger: { level: process.env.BENCH_LOGGER, file: '/dev/null' } })
 // Every WebSocket contender alike: open sockets tracked (as `clients`), no permessage-deflate.
 const WS_OPTIONS = { clientTracking: true, perMessageDeflate: false }
 const hello = async () => BODY

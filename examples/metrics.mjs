@@ -17,9 +17,9 @@ const add = (map, key) => map.set(key, (map.get(key) ?? 0) + 1)
 subscribe('fastify-upgrade.upgrade', ({ adapter }) => add(upgrades, adapter))
 subscribe('fastify-upgrade.decline', () => { declines++ })
 subscribe('fastify-upgrade.refuse', ({ statusCode }) => add(refusals, statusCode))
-subscribe('fastify-upgrade.close', ({ duration, bytesRead, bytesWritten }) => {
+subscribe('fastify-upgrade.close', ({ responseTime, bytesRead, bytesWritten }) => {
   closed.count++
-  closed.seconds += duration / 1000
+  closed.seconds += responseTime / 1000
   closed.bytesRead += bytesRead
   closed.bytesWritten += bytesWritten
 })

@@ -31,6 +31,7 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
   warnIfUnwatched(fastify)
   const routes = new RouteIndex()
   const registry = new ConnectionRegistry(settings.adapters.keys())
+  const logs = requestLogging(fastify)
   const upgrader: Upgrader = {
     fastify,
     settings,
@@ -39,7 +40,7 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
     routes,
     connectRoutes: settings.connect.size > 0 ? new ConnectRoutes(fastify) : undefined,
     onServe: (target) => { takeConnect([target]) },
-    logs: requestLogging(fastify)
+    requestLog: (request, log) => logs(request) ? log : undefined
   }
   const takeConnect = extendedConnectOn(upgrader)
   const sniffer = new Sniffer(upgrader)

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import type { IncomingMessage } from 'node:http'
 import type { ForeignUpgrades } from './in/foreign'
 import type { Settings } from './options'
@@ -19,6 +19,6 @@ export interface Upgrader {
   connectRoutes: ConnectRoutes | undefined
   /** An adapter serves connections on `server`: an HTTP/2 server takes extended CONNECT there too. */
   onServe: (server: EventEmitter) => void
-  /** Whether Fastify logs this request's lines (`disableRequestLogging`), and so the plugin its own. */
-  logs: (request: FastifyRequest | IncomingMessage) => boolean
+  /** `log` when Fastify logs this request's lines (`disableRequestLogging`), and so the plugin its own; else `undefined`. */
+  requestLog: (request: FastifyRequest | IncomingMessage, log: FastifyBaseLogger) => FastifyBaseLogger | undefined
 }

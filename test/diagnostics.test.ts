@@ -48,7 +48,7 @@ test('upgrade and close messages for a WebSocket round trip; connections() count
   t.teardown(() => ws.terminate())
   await new Promise((resolve) => ws.once('open', resolve))
   const upgrade = await upgraded
-  t.match(upgrade, { adapter: 'websocket', protocol: 'websocket', route: '/chat/:room', request: { url: '/chat/lobby', params: { room: 'lobby' } } })
+  t.match(upgrade, { adapter: 'websocket', protocol: 'websocket', route: '/chat/:room', statusCode: 101, responseTime: Number, request: { url: '/chat/lobby', params: { room: 'lobby' } } })
   t.equal(typeof upgrade.request.id, 'string', 'the Fastify request')
   t.same(app.upgrade.connections(), { websocket: 1, echo: 0 })
 
@@ -59,7 +59,7 @@ test('upgrade and close messages for a WebSocket round trip; connections() count
   const close = await closed
   t.equal(close.socket, upgrade.socket, 'the same connection')
   t.match(close, { adapter: 'websocket', protocol: 'websocket', route: '/chat/:room', details: { code: 1000, reason: 'bye' } })
-  t.ok(close.bytesRead > 0 && close.bytesWritten > 0 && close.duration >= 0)
+  t.ok(close.bytesRead > 0 && close.bytesWritten > 0 && close.responseTime >= upgrade.responseTime)
   t.notOk('request' in close, 'the close outlives the request and does not hold it')
   t.same(app.upgrade.connections(), { websocket: 0, echo: 0 })
 })
@@ -75,14 +75,37 @@ test('a raw upgrade closes with no protocol details', async (t) => {
   t.match(await closed, { adapter: 'echo', protocol: 'echo/1', route: '/echo', details: {} })
 })
 
-test('decline: an offer no protocol of the route matches is served as HTTP', async (t) => {
+test('decline: every upgrade request a route serves as plain HTTP is heard of, with why', async (t) => {
   const declines = watch(t, 'fastify-upgrade.decline')
-  const { port } = await serve(t)
-  const c = client(t, port)
-  c.write(upgradeRequest('/chat/lobby', 'echo/1, foo'))
-  t.match(await c.until('plain'), /^HTTP\/1\.1 200 OK\r\n/)
-  t.equal(declines.messages.length, 1)
-  t.match(declines.messages[0], { protocols: ['echo/1', 'foo'], request: { url: '/chat/lobby' } })
+  // `chat`, a connection type the test helpers declare, for an adapter that declines every request.
+  const shy: ProtocolAdapter = { name: 'chat', tokens: ['shy/1'], check: () => false, switch () {} }
+  const app = await build(t, { protocols: [websocket(), raw({ name: 'echo', tokens: ['echo/1'] }), shy] })
+  app.get('/chat', { upgrade: { protocols: { websocket: () => {}, chat: () => {} } } }, async () => 'plain')
+  app.get('/echo', { upgrade: { protocols: { echo: () => {} }, required: true } }, async () => 'plain')
+  const port = await listen(app)
+  const ask = async (request: string, answer: RegExp): Promise<void> => {
+    const c = client(t, port)
+    c.write(request)
+    t.match(await c.until('\r\n\r\n'), answer)
+  }
+  // Heard of: a token no adapter speaks, offers the route does not take, an adapter that declines,
+  // and an Upgrade that does not count (U3, U12).
+  await ask(upgradeRequest('/chat', 'foo/1'), /^HTTP\/1\.1 200 /)
+  await ask(upgradeRequest('/chat', 'echo/1, foo'), /^HTTP\/1\.1 200 /)
+  await ask(upgradeRequest('/chat', 'shy/1'), /^HTTP\/1\.1 200 /)
+  await ask(upgradeRequest('/chat', 'websocket', [], 'HEAD'), /^HTTP\/1\.1 200 /)
+  await ask(upgradeRequest('/chat', 'websocket').replace('HTTP/1.1', 'HTTP/1.0'), /^HTTP\/1\.1 200 /)
+  // Not declines: no upgrade asked for, and a refusal.
+  await ask('GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n', /^HTTP\/1\.1 200 /)
+  await ask(upgradeRequest('/echo', 'foo/1'), /^HTTP\/1\.1 426 /)
+  t.match(declines.messages, [
+    { protocols: ['foo/1'], reason: 'unsupported', request: { url: '/chat' } },
+    { protocols: ['echo/1', 'foo'], reason: 'unsupported' },
+    { protocols: ['shy/1'], reason: 'declined' },
+    { protocols: ['websocket'], reason: 'ignored', request: { method: 'HEAD' } },
+    { protocols: ['websocket'], reason: 'ignored' }
+  ])
+  t.equal(declines.messages.length, 5)
 })
 
 test('refuse: 426 for a required upgrade, 403 for a WebSocket origin, 413 and 503 before a switch; a hook\'s own 401 is not one', async (t) => {

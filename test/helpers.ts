@@ -156,14 +156,25 @@ export function upgradeRequest (path: string, upgrade: string, extra: string[] =
   return [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: upgrade', `Upgrade: ${upgrade}`, ...extra, '', ''].join('\r\n')
 }
 
-/** A logger stream that keeps the parsed lines. */
-export function logs (): { stream: Writable, lines: Array<Record<string, any>> } {
-  const lines: Array<Record<string, any>> = []
+export type Line = Record<string, any>
+
+/** A logger stream that keeps the parsed lines, and can wait for one that `match`es. */
+export function logs (): { stream: Writable, lines: Line[], next: (match: (line: Line) => boolean) => Promise<Line> } {
+  const lines: Line[] = []
+  const waiters: Array<() => void> = []
   const stream = new Writable({
     write (chunk, _encoding, callback) {
       lines.push(JSON.parse(chunk.toString()))
+      for (const wake of waiters.splice(0)) wake()
       callback()
     }
   })
-  return { stream, lines }
+  async function next (match: (line: Line) => boolean): Promise<Line> {
+    for (;;) {
+      const found = lines.find(match)
+      if (found !== undefined) return found
+      await new Promise<void>((resolve) => waiters.push(resolve))
+    }
+  }
+  return { stream, lines, next }
 }

@@ -7,7 +7,7 @@ import { test } from 'tap'
 import type { WebSocket } from 'ws'
 import fastifyUpgrade from '../lib/index'
 import type { InjectWSError } from '../types/index'
-import { build } from './helpers'
+import { build, logs } from './helpers'
 
 const { raw, websocket } = fastifyUpgrade
 
@@ -124,6 +124,26 @@ test('close codes and reasons travel both ways over the in-memory connection', a
   t.same(await serverSaw[1], [4002, 'leaving'], 'a client close reaches the server')
   const [echoed] = await closed
   t.equal(echoed, 4002, 'and the server\'s close frame echoes it')
+})
+
+test('the close lines of injected connections count the bytes both ways, as a socket\'s do', async (t) => {
+  const log = logs()
+  const app = await build(t, { protocols: [websocket(), raw({ name: 'echo', tokens: ['echo/1'] })] }, { logger: { stream: log.stream } })
+  app.get('/chat', { upgrade: { protocols: { websocket: (socket) => { socket.on('message', (data) => { socket.send(data) }) } } } }, async () => 'plain')
+  app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }, async () => 'plain')
+  await app.ready()
+  const ws = await app.injectWS('/chat')
+  ws.send('hello')
+  await nextMessage(ws)
+  ws.close(1000)
+  const { socket } = await app.injectUpgrade('/echo', { upgrade: 'echo/1' })
+  socket?.end('ping')
+  await log.next((line) => line.msg === 'upgraded connection closed' && line.adapter === 'websocket')
+  await log.next((line) => line.msg === 'upgraded connection closed' && line.adapter === 'echo')
+  for (const closed of log.lines.filter((line) => line.msg === 'upgraded connection closed')) {
+    // The request head and what the client sent came in; the 101 and what the server sent went out.
+    t.ok(closed.bytesRead > 80 && closed.bytesWritten > 70, `${closed.adapter}: ${closed.bytesRead} read, ${closed.bytesWritten} written`)
+  }
 })
 
 test('U5, U8: injectUpgrade switches to a raw protocol and its connection echoes bytes', async (t) => {

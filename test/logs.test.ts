@@ -1,45 +1,27 @@
-import { Writable } from 'node:stream'
-import { LogController, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
 import { test, type Test } from 'tap'
 import { WebSocket as WsClient } from 'ws'
 import { frame, PREFACE, SETTINGS } from '../lib/adapters/h2c/frames'
 import fastifyUpgrade from '../lib/index'
 import type { H2cOptions } from '../types/index'
-import { build, client, listen, upgradeRequest, type RawClient } from './helpers'
-import { buildH2c, framesUntil } from './h2c-helpers'
+import { build, client, listen, logs, upgradeRequest, type Line, type RawClient } from './helpers'
+import { buildH2c, framesUntil, hasTool, run } from './h2c-helpers'
 
-const { websocket } = fastifyUpgrade
+const { websocket, h2c } = fastifyUpgrade
 const UPGRADED = 'connection upgraded'
 const CLOSED = 'upgraded connection closed'
 const GOAWAY = 0x7
 
-type Line = Record<string, any>
+type Log = ReturnType<typeof logs>
 
-/** A logger stream that keeps the parsed lines and can wait for one. */
-function capture (): { stream: Writable, lines: Line[], next: (match: (line: Line) => boolean) => Promise<Line> } {
-  const lines: Line[] = []
-  let waiters: Array<() => void> = []
-  const stream = new Writable({
-    write (chunk, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()))
-      const woken = waiters
-      waiters = []
-      for (const wake of woken) wake()
-      callback()
-    }
-  })
-  async function next (match: (line: Line) => boolean): Promise<Line> {
-    for (;;) {
-      const found = lines.find(match)
-      if (found !== undefined) return found
-      await new Promise<void>((resolve) => waiters.push(resolve))
-    }
-  }
-  return { stream, lines, next }
+/** The lines of requests (those with a reqId), and the messages they say, in order. */
+function requestLines (log: Log): { lines: Line[], messages: string[], ids: Set<string> } {
+  const lines = log.lines.filter((line) => line.reqId !== undefined)
+  return { lines, messages: lines.map((line) => line.msg), ids: new Set(lines.map((line) => line.reqId)) }
 }
 
 /** An app with a WebSocket echo route at /chat/:room, logging to `log`. */
-async function chat (t: Test, log: ReturnType<typeof capture>, fastifyOptions: FastifyServerOptions = {}): Promise<number> {
+async function chat (t: Test, log: Log, fastifyOptions: FastifyServerOptions = {}): Promise<number> {
   const app = await build(t, { protocols: [websocket({ maxPayload: 64 })] }, { logger: { stream: log.stream }, ...fastifyOptions })
   app.get('/chat/:room', {
     upgrade: { protocols: { websocket: (socket) => { socket.on('message', (data) => { socket.send(data) }) } } }
@@ -57,7 +39,7 @@ async function open (t: Test, port: number, path: string): Promise<WsClient> {
 }
 
 test('a WebSocket session leaves an upgrade line and a close line with its code and reason, under the request id', async (t) => {
-  const log = capture()
+  const log = logs()
   const port = await chat(t, log)
   const ws = await open(t, port, '/chat/lobby')
   ws.send('hello')
@@ -70,16 +52,82 @@ test('a WebSocket session leaves an upgrade line and a close line with its code 
   t.match(incoming, { level: 30, req: { url: '/chat/lobby' } })
   t.match(upgraded, { level: 30, reqId: incoming.reqId, adapter: 'websocket', protocol: 'websocket', route: '/chat/:room' })
   t.match(closed, { level: 30, reqId: incoming.reqId, adapter: 'websocket', protocol: 'websocket', route: '/chat/:room', details: { code: 1000, reason: 'bye' } })
-  t.type(closed.duration, 'number')
-  t.ok(closed.duration >= 0)
+  // Both times count from the request's start, as Fastify's responseTime does.
+  t.ok(upgraded.responseTime >= 0 && closed.responseTime >= upgraded.responseTime, `${upgraded.responseTime} then ${closed.responseTime}`)
+  t.notOk('duration' in closed, 'Fastify\'s name for it')
   // The request head and two frames came in; the 101 and two frames went out.
   t.ok(closed.bytesRead > 200, `bytesRead ${closed.bytesRead}`)
   t.ok(closed.bytesWritten > 129, `bytesWritten ${closed.bytesWritten}`)
   t.equal(log.lines.filter((line) => line.msg === UPGRADED || line.msg === CLOSED).length, 2)
 })
 
+for (const level of ['info', 'debug'] as const) {
+  /** The four sessions a user tries first, on one app logging at `level`: a WebSocket echo, a route only WebSockets reach, an h2c route. */
+  const showcase = async (t: Test): Promise<{ log: Log, port: number }> => {
+    const log = logs()
+    const app = await build(t, { protocols: [websocket(), h2c()] }, { logger: { level, stream: log.stream } })
+    app.get('/chat', { upgrade: { protocols: { websocket: (socket) => { socket.on('message', (data) => { socket.send(data) }) } } } }, async () => 'plain')
+    app.get('/only-ws', { upgrade: { protocols: { websocket: () => {} }, required: true } }, async () => 'never')
+    app.get('/news', { upgrade: { protocols: { h2c: true } } }, async () => 'news')
+    return { log, port: await listen(app) }
+  }
+
+  test(`${level}: a WebSocket session is one request: its 101 with responseTime, then its close`, async (t) => {
+    const { log, port } = await showcase(t)
+    const ws = await open(t, port, '/chat')
+    ws.close(1000, 'bye')
+    await log.next((line) => line.msg === CLOSED)
+    const { lines, messages, ids } = requestLines(log)
+    t.same(messages, ['incoming request', UPGRADED, CLOSED])
+    t.equal(ids.size, 1, 'one reqId')
+    t.match(lines[1], { level: 30, res: { statusCode: 101 }, responseTime: Number, adapter: 'websocket', protocol: 'websocket', route: '/chat' })
+    t.match(lines[2], { level: 30, responseTime: Number, bytesRead: Number, bytesWritten: Number, details: { code: 1000, reason: 'bye' } })
+  })
+
+  test(`${level}: a 426 is logged as Fastify logs an error reply, at info and with no stack`, async (t) => {
+    const { log, port } = await showcase(t)
+    t.equal((await fetch(`http://127.0.0.1:${port}/only-ws`)).status, 426)
+    await log.next((line) => line.msg === 'request completed')
+    const { lines, messages, ids } = requestLines(log)
+    t.same(messages, ['incoming request', 'This resource is only served after an upgrade to websocket', 'request completed'])
+    t.equal(ids.size, 1)
+    t.match(lines[1], { level: 30, res: { statusCode: 426 }, err: { code: 'FST_ERR_UPGRADE_REQUIRED', statusCode: 426 } })
+    t.notMatch(lines[1].err.stack ?? '', /\bat\b/, 'no frames')
+    t.match(lines[2], { level: 30, res: { statusCode: 426 }, responseTime: Number })
+  })
+
+  test(`${level}: an upgrade to a protocol no adapter speaks is served as plain HTTP, and says why at debug`, async (t) => {
+    const { log, port } = await showcase(t)
+    const c = client(t, port)
+    c.write(upgradeRequest('/chat', 'foo/1'))
+    t.match(await c.until('plain'), /^HTTP\/1\.1 200 OK\r\n/)
+    await log.next((line) => line.msg === 'request completed')
+    const { lines, messages, ids } = requestLines(log)
+    t.equal(ids.size, 1)
+    if (level === 'info') {
+      t.same(messages, ['incoming request', 'request completed'])
+      return
+    }
+    t.same(messages, ['incoming request', 'upgrade declined', 'request completed'])
+    t.match(lines[1], { level: 20, protocols: ['foo/1'], reason: 'unsupported' })
+  })
+
+  test(`${level}: curl --http2 is one request: its upgrade and its answer on stream 1 share the reqId`, async (t) => {
+    if (!hasTool(t, 'curl')) return
+    const { log, port } = await showcase(t)
+    t.equal((await run('curl', ['-sS', '--http2', `http://127.0.0.1:${port}/news`])).stdout, 'news')
+    await log.next((line) => line.msg === CLOSED)
+    const { lines, messages, ids } = requestLines(log)
+    t.same(messages, ['incoming request', UPGRADED, 'incoming request', 'request completed', CLOSED])
+    t.equal(ids.size, 1, 'one reqId')
+    t.match(lines[1], { res: { statusCode: 101 }, responseTime: Number, adapter: 'h2c', protocol: 'h2c', route: '/news' })
+    t.match(lines[3], { res: { statusCode: 200 } })
+    t.match(lines[4], { adapter: 'h2c', responseTime: Number })
+  })
+}
+
 test('a message beyond maxPayload closes with 1009, and the close line says so', async (t) => {
-  const log = capture()
+  const log = logs()
   const port = await chat(t, log)
   const ws = await open(t, port, '/chat/big')
   const code = new Promise((resolve) => ws.once('close', resolve))
@@ -90,7 +138,7 @@ test('a message beyond maxPayload closes with 1009, and the close line says so',
 })
 
 test('a protocol error (an unmasked client frame) closes with 1002, and the close line says so', async (t) => {
-  const log = capture()
+  const log = logs()
   const port = await chat(t, log)
   const c = client(t, port)
   c.write(upgradeRequest('/chat/raw', 'websocket', ['Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13']))
@@ -103,7 +151,7 @@ test('a protocol error (an unmasked client frame) closes with 1002, and the clos
 })
 
 test('a failing handler is logged at error level, and its connection closes with 1011', async (t) => {
-  const log = capture()
+  const log = logs()
   const app = await build(t, { protocols: [websocket()] }, { logger: { stream: log.stream } })
   app.get('/fail', { upgrade: { protocols: { websocket: async () => { throw new Error('boom') } } } }, async () => 'plain')
   const ws = await open(t, await listen(app), '/fail')
@@ -116,7 +164,7 @@ test('a failing handler is logged at error level, and its connection closes with
 })
 
 test('disableRequestLogging: true silences the upgrade and close lines as it silences Fastify\'s own', async (t) => {
-  const log = capture()
+  const log = logs()
   const port = await chat(t, log, { disableRequestLogging: true })
   const ws = await open(t, port, '/chat/quiet')
   const closed = new Promise((resolve) => ws.once('close', resolve))
@@ -129,7 +177,7 @@ test('disableRequestLogging: true silences the upgrade and close lines as it sil
 })
 
 test('a log controller\'s disableRequestLogging function decides per request', async (t) => {
-  const log = capture()
+  const log = logs()
   const logController = new LogController({ disableRequestLogging: (request: { url: string }) => request.url.startsWith('/chat/quiet') })
   const port = await chat(t, log, { logController } as FastifyServerOptions)
   const quiet = await open(t, port, '/chat/quiet')
@@ -145,9 +193,30 @@ test('a log controller\'s disableRequestLogging function decides per request', a
   t.match(incoming, [{ req: { url: '/chat/loud' } }], 'Fastify decided the same')
 })
 
+test('a logger whose level leaves a line out is not even handed it', async (t) => {
+  const written: unknown[] = []
+  const write = (object: unknown, message?: string): void => { written.push(message ?? object) }
+  const warn = new Set(['warn', 'error', 'fatal'])
+  // A logger at warn that keeps whatever it is handed, as a custom logger may.
+  const logger = { level: 'warn', isLevelEnabled: (level: string) => warn.has(level), info: write, debug: write, error: write, warn: write, fatal: write, trace: write, child: () => logger }
+  const app = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger })
+  await app.register(fastifyUpgrade, { protocols: [websocket()] })
+  app.get('/chat', { upgrade: { protocols: { websocket: (socket) => { socket.close(1000) } } } }, async () => 'plain')
+  t.teardown(() => app.close())
+  const port = await listen(app)
+  const ws = await open(t, port, '/chat')
+  await new Promise((resolve) => ws.once('close', resolve))
+  const c = client(t, port)
+  c.write(upgradeRequest('/chat', 'foo/1'))
+  await c.until('plain')
+  // Fastify's own lines are handed over (it does not ask); none of the plugin's.
+  t.same(written.filter((line) => line === UPGRADED || line === CLOSED || line === 'upgrade declined'), [])
+  t.ok(written.includes('incoming request'))
+})
+
 /** An h2c session upgraded from `GET /news`, its client past the preface, and the app's log. */
-async function upgradedH2c (t: Test, h2cOptions: H2cOptions = {}): Promise<{ log: ReturnType<typeof capture>, c: RawClient }> {
-  const log = capture()
+async function upgradedH2c (t: Test, h2cOptions: H2cOptions = {}): Promise<{ log: Log, c: RawClient }> {
+  const log = logs()
   const app = await buildH2c(t, h2cOptions, {}, { logger: { stream: log.stream } })
   app.get('/news', { upgrade: { protocols: { h2c: true } } }, async () => 'news')
   const c = client(t, await listen(app))
@@ -184,7 +253,7 @@ test('an h2c session the client leaves without GOAWAY logs no GOAWAY', async (t)
 })
 
 test('on fastify.close() the server\'s GOAWAY is logged, not the client\'s answer to it', async (t) => {
-  const log = capture()
+  const log = logs()
   const app = await buildH2c(t, {}, {}, { logger: { stream: log.stream } })
   let release!: () => void
   const released = new Promise<void>((resolve) => { release = resolve })

@@ -171,7 +171,7 @@ test('logs and diagnostics: a WebSocket over HTTP/2 is an upgraded connection', 
   await ws?.closed
   await eventually(() => messages.length >= 2)
   t.same(messages, [{ upgrade: 'websocket' }, { close: { code: 1000, reason: '' } }], 'the close as the client answered it')
-  t.match(lines.find((line) => line.msg === 'connection upgraded'), { adapter: 'websocket', protocol: 'websocket', route: '/chat' })
+  t.match(lines.find((line) => line.msg === 'connection upgraded'), { res: { statusCode: 200 }, responseTime: Number, adapter: 'websocket', protocol: 'websocket', route: '/chat' })
   t.match(lines.find((line) => line.msg === 'upgraded connection closed'), { adapter: 'websocket', details: { code: 1000 } })
 })
 

@@ -1,6 +1,6 @@
 /// <reference types="node" />
 import type { IncomingMessage } from 'node:http'
-import type { Http2Session } from 'node:http2'
+import type { Http2ServerRequest, Http2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { FastifyErrorConstructor } from '@fastify/error'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -76,6 +76,15 @@ declare namespace kit {
   export const FST_ERR_UPGRADE_WEBSOCKET_VERSION: FastifyErrorConstructor<{ code: 'FST_ERR_UPGRADE_WEBSOCKET_VERSION', statusCode: 426 }>
   export const FST_ERR_UPGRADE_HANDLER: FastifyErrorConstructor<{ code: 'FST_ERR_UPGRADE_HANDLER' }>
   export const FST_ERR_UPGRADE_WEBSOCKET_SLOW: FastifyErrorConstructor<{ code: 'FST_ERR_UPGRADE_WEBSOCKET_SLOW' }>
+
+  // Fastify.
+
+  /**
+   * For a continuation whose upgrade request is answered anew over the new protocol (h2c's
+   * stream 1): call it with Node's request for it, before `fastify.routing(raw, res)`, and Fastify
+   * gives it the id of `request`, the upgrade request: both log under one `reqId`.
+   */
+  export function continueRequest (request: FastifyRequest, raw: IncomingMessage | Http2ServerRequest): void
 
   // Node and ws, where they need help.
 

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { constants, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import type { FastifyError } from 'fastify'
 import { FST_ERR_UPGRADE_CONNECT_PROTOCOL, FST_ERR_UPGRADE_NO_ROUTE } from '../errors'
 import { protocolKey } from '../kit/lists'
 import { otherServers, presentAsGet, takeExtendedConnect, type Http2Listener } from '../node/index'
@@ -44,12 +45,15 @@ function admit (stream: CountedStream, max: number): boolean {
  */
 function createConnectListener (upgrader: Upgrader, routes: ConnectRoutes): (req: Http2ServerRequest, res: Http2ServerResponse, protocol: string) => void {
   const { connect, maxStreamsPerConnection } = upgrader.settings
+  const refuse = (req: Http2ServerRequest, res: Http2ServerResponse, error: FastifyError): void => {
+    writeError(res, error, {}, upgrader.requestLog(req as unknown as IncomingMessage, upgrader.fastify.log))
+  }
   return function onExtendedConnect (req, res, protocol) {
     const key = protocolKey(protocol)
     const adapter = key === undefined ? undefined : connect.get(key)
     const taken = adapter === undefined ? undefined : routes.find(req.url)
-    if (adapter === undefined || (taken !== undefined && !taken.has(key as string))) writeError(res, new FST_ERR_UPGRADE_CONNECT_PROTOCOL(protocol))
-    else if (taken === undefined) writeError(res, new FST_ERR_UPGRADE_NO_ROUTE(req.url))
+    if (adapter === undefined || (taken !== undefined && !taken.has(key as string))) refuse(req, res, new FST_ERR_UPGRADE_CONNECT_PROTOCOL(protocol))
+    else if (taken === undefined) refuse(req, res, new FST_ERR_UPGRADE_NO_ROUTE(req.url))
     else if (!admit(req.stream, maxStreamsPerConnection)) req.stream.close(constants.NGHTTP2_REFUSED_STREAM)
     else {
       (req as ConnectRequest)[kConnect] = { adapter, protocol, key: key as string }

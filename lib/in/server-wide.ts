@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { Exchange } from '../switch/exchange'
 import { accept, deny } from '../switch/accept'
 import { switchedContext } from '../switch/context'
@@ -17,6 +18,8 @@ const DECLINED = { 'content-length': '0' }
 export function acceptServerWide (upgrader: Upgrader, exchange: Exchange): void {
   const { fastify, settings: { serverWide } } = upgrader
   const { request } = exchange
+  // Fastify does not see the request: its responseTime counts from here, as Fastify's from routing.
+  const started = performance.now()
   const refuse = exchange.refuse.bind(exchange)
   for (const offer of exchange.offers) {
     const adapter = serverWide.get(offer.key)
@@ -36,11 +39,12 @@ export function acceptServerWide (upgrader: Upgrader, exchange: Exchange): void 
       protocol: offer.token,
       route: '*',
       log: fastify.log,
+      timer: { get elapsedTime () { return performance.now() - started } },
       run: (life) => adapter.serverWide.switch(Object.assign(switchedContext(upgrader, life, offer.token), { request, fastify, log: fastify.log }))
     })
     return
   }
   exchange.settle()
-  declined(request, exchange.offers)
+  declined(request, exchange.offers, 'declined', upgrader.requestLog(request, fastify.log))
   exchange.res.writeHead(200, DECLINED).end()
 }

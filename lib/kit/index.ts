@@ -8,7 +8,7 @@ export {
   FST_ERR_UPGRADE_WEBSOCKET_SLOW,
   FST_ERR_UPGRADE_WEBSOCKET_VERSION
 } from '../errors'
-export { clearIdleTimer, WebSocketOpener, type Deflate, type SendGuard } from '../node/index'
+export { clearIdleTimer, continueRequest, WebSocketOpener, type Deflate, type SendGuard } from '../node/index'
 export { forEachEndToEndField, hasConnectionOption, isToken, parseUpgrade, protocolKey, type Offer } from './lists'
 export { checkOptions, is, type OptionCheck } from './options'
 export { cameThroughProxy, proxyPolicy } from './proxy'

@@ -1,19 +1,26 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { kRequestId } from '../symbols'
 
 /**
- * Fastify's privates, each found by its symbol's description on the instance or the instances
- * it inherits from (an encapsulated instance inherits them from the root).
+ * Where Fastify keeps a private, found by its symbol's description on the instance or the
+ * instances it inherits from (an encapsulated instance inherits them from the root).
  */
-function privateOf<T> (fastify: FastifyInstance, description: string): T | undefined {
+function holderOf (fastify: FastifyInstance, description: string): { owner: Record<symbol, unknown>, symbol: symbol } | undefined {
   for (let owner: object | null = fastify; owner !== null; owner = Object.getPrototypeOf(owner)) {
     for (const symbol of Object.getOwnPropertySymbols(owner)) {
-      if (symbol.description === description) return (owner as Record<symbol, T>)[symbol]
+      if (symbol.description === description) return { owner: owner as Record<symbol, unknown>, symbol }
     }
   }
   /* c8 ignore next 2: Fastify 5.12 has every private asked for; before it, no log controller */
   return undefined
+}
+
+/** One of Fastify's privates (see `holderOf`). */
+function privateOf<T> (fastify: FastifyInstance, description: string): T | undefined {
+  const holder = holderOf(fastify, description)
+  return holder?.owner[holder.symbol] as T | undefined
 }
 
 /**
@@ -72,4 +79,26 @@ export function claimMember (fastify: FastifyInstance, name: string, value: unkn
       [name]: { get: () => value, set () {}, configurable: true }
     }))
   }
+}
+
+type Generator = (this: unknown, req: IncomingMessage & { [kRequestId]?: string }) => string
+
+/** Request id generators that answer a request continuing another with that one's id. */
+const continuing = new WeakSet<Generator>()
+
+/**
+ * `raw` continues `request` over another protocol (h2c's stream 1): Fastify gives it the same id.
+ * Fastify asks the id generator of the route's instance, which it may inherit; that generator is
+ * wrapped, where it is kept, on the first such request: until then no request pays for the question.
+ */
+export function continueRequest (request: FastifyRequest, raw: object): void {
+  (raw as { [kRequestId]?: string })[kRequestId] = request.id
+  const { owner, symbol } = holderOf(request.server, 'fastify.genReqId') as NonNullable<ReturnType<typeof holderOf>>
+  const generate = owner[symbol] as Generator
+  if (continuing.has(generate)) return
+  const continued: Generator = function genReqId (req) {
+    return req[kRequestId] ?? generate.call(this, req)
+  }
+  continuing.add(continued)
+  owner[symbol] = continued
 }

@@ -3,7 +3,7 @@ import { Duplex } from 'node:stream'
 
 /**
  * One end of a connection held in memory: what it writes, the other end reads. It has what Node's
- * HTTP server, ws and the plugin use of a `net.Socket` (addresses, timeouts, `destroySoon`), and
+ * HTTP server, ws and the plugin use of a `net.Socket` (addresses, byte counts, timeouts, `destroySoon`), and
  * closes like TCP: ending or destroying one end ends what the other reads.
  */
 export class MemorySocket extends Duplex {
@@ -14,6 +14,7 @@ export class MemorySocket extends Duplex {
   readonly localAddress = '127.0.0.1'
   readonly localPort = 0
   bytesRead = 0
+  bytesWritten = 0
   private timer: NodeJS.Timeout | undefined
   private ended = false
 
@@ -27,6 +28,7 @@ export class MemorySocket extends Duplex {
   // What one end writes reaches the other on a later turn of the event loop, as from a network:
   // never within the write, where a reply could come before the writer listens for it.
   override _write (chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.bytesWritten += chunk.length
     this.timer?.refresh()
     setImmediate(() => {
       (this.peer as MemorySocket).receive(chunk)

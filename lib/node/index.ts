@@ -3,7 +3,7 @@
 // is chosen in here by feature detection (probe.ts), never by version numbers.
 export { afterResponseInFlight, closeAfterWrite, closesConnection, endWhenIdle, guardErrors, handBack, rewind, serve, serverOf, unguardErrors } from './connection'
 export { presentAsGet, takeExtendedConnect, type Http2Listener } from './extended-connect'
-export { otherServers, claimMember, requestLogging, trustsPeer } from './fastify'
+export { claimMember, continueRequest, otherServers, requestLogging, trustsPeer } from './fastify'
 export { clearIdleTimer, clearIdleTimersOf } from './http2-session'
 export { connectInMemory } from './in-memory'
 export { ownShouldUpgrade } from './probe'

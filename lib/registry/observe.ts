@@ -4,9 +4,9 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
-import type { Offer } from '../kit/lists'
+import { parseUpgrade, type Offer } from '../kit/lists'
 
-// The message fields are documented in docs/operations.md.
+// The message fields and log lines are documented in docs/operations.md.
 const upgradeChannel = channel('fastify-upgrade.upgrade')
 const declineChannel = channel('fastify-upgrade.decline')
 const refuseChannel = channel('fastify-upgrade.refuse')
@@ -14,14 +14,46 @@ const closeChannel = channel('fastify-upgrade.close')
 
 type Request = FastifyRequest | IncomingMessage
 
-/** An upgrade request is served as plain HTTP: no offered protocol is acceptable, or every adapter declined. */
-export function declined (request: Request, offers: Offer[]): void {
-  if (declineChannel.hasSubscribers) declineChannel.publish({ request, protocols: offers.map((offer) => offer.token) })
+/**
+ * Why an upgrade request is served as plain HTTP: no protocol it offers is one the route speaks,
+ * every adapter whose protocol it offers declined (`check` returned false), or its `Upgrade` does
+ * not count (HTTP/1.0, HEAD).
+ */
+export type DeclineReason = 'unsupported' | 'declined' | 'ignored'
+
+/**
+ * `log` when it writes lines of `level`, asked before a line is built; else `undefined`. Fastify
+ * without a logger has a null one, with no level; a logger without `isLevelEnabled` is taken at its word.
+ */
+export function writer (log: FastifyBaseLogger | undefined, level: 'debug' | 'info'): FastifyBaseLogger | undefined {
+  const leveled = log as (FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean }) | undefined
+  if (leveled === undefined || (leveled.isLevelEnabled === undefined ? leveled.level === undefined : !leveled.isLevelEnabled(level))) return undefined
+  return leveled
+}
+
+/**
+ * An upgrade request is served as plain HTTP (the `offers` Node's upgrade path parsed, or else
+ * its `Upgrade` field's): a debug line on `log`, and the `fastify-upgrade.decline` message.
+ */
+export function declined (request: Request, offers: Offer[] | undefined, reason: DeclineReason, log: FastifyBaseLogger | undefined): void {
+  const debug = writer(log, 'debug')
+  if (debug === undefined && !declineChannel.hasSubscribers) return
+  const protocols = (offers ?? parseUpgrade(request.headers.upgrade)).map((offer) => offer.token)
+  debug?.debug({ protocols, reason }, 'upgrade declined')
+  if (declineChannel.hasSubscribers) declineChannel.publish({ request, protocols, reason })
 }
 
 /** The plugin or an adapter answers with an HTTP error instead of switching (426, 400, 403, 413, 503). */
 export function refused (request: Request, error: FastifyError): void {
   if (refuseChannel.hasSubscribers) refuseChannel.publish({ request, error, statusCode: error.statusCode ?? 500 })
+}
+
+/**
+ * An error answered where Fastify has no request (`OPTIONS *`, an extended CONNECT it never
+ * routed), logged as Fastify's default error handler logs one: `info` below 500, else `error`.
+ */
+export function answeredError (log: FastifyBaseLogger | undefined, statusCode: number, error: FastifyError): void {
+  log?.[statusCode < 500 ? 'info' : 'error']({ res: { statusCode }, err: error }, error.message)
 }
 
 export interface Upgraded {
@@ -31,7 +63,11 @@ export interface Upgraded {
   adapter: string
   protocol: string
   route: string
-  /** `request.log` when Fastify logs this request's lines, else `undefined`. */
+  /** The success answer: 101, or 200 on an HTTP/2 stream (RFC 8441). */
+  statusCode: number
+  /** Milliseconds since the request started, as Fastify counts a reply's `responseTime`. */
+  elapsed: number
+  /** `request.log` when it writes this request's lines, else `undefined`. */
   log: FastifyBaseLogger | undefined
 }
 
@@ -40,7 +76,8 @@ export interface Upgraded {
  * messages. It outlives the handshake, so it keeps strings and the logger, not the request.
  */
 export class UpgradedConnection {
-  private readonly start = performance.now()
+  /** When the request started, on `performance.now()`'s clock, as Fastify's. */
+  private readonly start: number
   private readonly socket: Duplex
   private readonly adapter: string
   private readonly protocol: string
@@ -50,21 +87,23 @@ export class UpgradedConnection {
   private details: Record<string, unknown> | undefined
   /** The socket's close, and each adapter report still to come. */
   private waits = 1
-  private duration = 0
+  private responseTime = 0
   private bytesRead: number | undefined = 0
   private bytesWritten: number | undefined = 0
 
-  constructor ({ socket, request, adapter, protocol, route, log }: Upgraded) {
+  constructor ({ socket, request, adapter, protocol, route, statusCode, elapsed, log }: Upgraded) {
+    this.start = performance.now() - elapsed
     this.socket = socket
     this.adapter = adapter
     this.protocol = protocol
     this.route = route
     this.log = log
-    log?.info({ adapter, protocol, route }, 'connection upgraded')
-    if (upgradeChannel.hasSubscribers) upgradeChannel.publish({ request, socket, adapter, protocol, route })
+    // Fastify's `request completed` shape: the answer's status and the time it took.
+    log?.info({ res: { statusCode }, responseTime: elapsed, adapter, protocol, route }, 'connection upgraded')
+    if (upgradeChannel.hasSubscribers) upgradeChannel.publish({ request, socket, adapter, protocol, route, statusCode, responseTime: elapsed })
     // 'close' fires once: no `once` wrapper to keep for the life of the connection.
     socket.on('close', () => {
-      this.duration = performance.now() - this.start
+      this.responseTime = performance.now() - this.start
       // Counted on the connection itself: a TLS layer's counts would leave out its own records.
       this.bytesRead = (socket as Partial<Socket>).bytesRead
       this.bytesWritten = (socket as Partial<Socket>).bytesWritten
@@ -86,9 +125,9 @@ export class UpgradedConnection {
 
   private settle (): void {
     if (--this.waits > 0) return
-    const { log, adapter, protocol, route, duration, bytesRead, bytesWritten, details } = this
+    const { log, adapter, protocol, route, responseTime, bytesRead, bytesWritten, details } = this
     if (log === undefined && !closeChannel.hasSubscribers) return
-    const closed = { adapter, protocol, route, duration, bytesRead, bytesWritten, details: details ?? {} }
+    const closed = { adapter, protocol, route, responseTime, bytesRead, bytesWritten, details: details ?? {} }
     log?.info(closed, 'upgraded connection closed')
     if (closeChannel.hasSubscribers) closeChannel.publish({ socket: this.socket, ...closed })
   }

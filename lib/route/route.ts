@@ -1,8 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
 import type { ProtocolAdapter } from '../../types/index'
 import { FST_ERR_UPGRADE_REQUIRED, FST_ERR_UPGRADE_ROUTE } from '../errors'
-import { protocolKey } from '../kit/lists'
-import { declined, refused } from '../registry/observe'
+import { hasConnectionOption, protocolKey, type Offer } from '../kit/lists'
+import { declined, refused, type DeclineReason } from '../registry/observe'
 import { accept } from '../switch/accept'
 import { switchedContext } from '../switch/context'
 import type { Exchange, ExchangeRequest } from '../switch/exchange'
@@ -106,10 +106,11 @@ function compile (upgrader: Upgrader, route: RouteOptions, open: boolean): Upgra
 /**
  * The first acceptable protocol whose adapter does not decline (an adapter may refuse by
  * throwing), switched to: the 101 is built from its fields now, so that one that cannot be sent
- * refuses the upgrade. The reply is Fastify's no more once the 101 goes out. False when all declined.
+ * refuses the upgrade. The reply is Fastify's no more once the 101 goes out. Otherwise why not.
  */
-function switchTo (upgrader: Upgrader, exchange: Exchange, route: UpgradeRoute, request: FastifyRequest, reply: FastifyReply): boolean {
-  for (const { offer, candidate: { adapter, value } } of negotiate(exchange.offers, route.protocols, upgrader.settings.preference)) {
+function switchTo (upgrader: Upgrader, exchange: Exchange, route: UpgradeRoute, request: FastifyRequest, reply: FastifyReply): DeclineReason | undefined {
+  const choices = negotiate(exchange.offers, route.protocols, upgrader.settings.preference)
+  for (const { offer, candidate: { adapter, value } } of choices) {
     const fields = adapter.check?.(request, reply, offer.token, value)
     if (fields === false) continue
     const head = switchingProtocols(adapter.name, offer.token, fields)
@@ -122,33 +123,51 @@ function switchTo (upgrader: Upgrader, exchange: Exchange, route: UpgradeRoute, 
       protocol: offer.token,
       route: request.routeOptions.url as string,
       log: request.log,
+      timer: reply,
       run: (life) => adapter.switch(Object.assign(switchedContext(upgrader, life, offer.token), {
         request,
         value,
         body: adapter.route?.body === true ? exchange.request.rawBody() : EMPTY
       }))
     })
-    return true
+    return undefined
   }
-  return false
+  return choices.length === 0 ? 'unsupported' : 'declined'
 }
 
-/** A request that came through the upgrade path or as an extended CONNECT, or to a route that requires a protocol. */
+/**
+ * Why an upgrade request that did not come through Node's upgrade path with offers cannot
+ * switch: its `Upgrade` does not count (U2, U12), or names no protocol an adapter speaks.
+ * `undefined` for a request that asks for no upgrade.
+ */
+function cannotSwitch (request: FastifyRequest): DeclineReason | undefined {
+  const { raw } = request
+  if (raw.headers.upgrade === undefined || !hasConnectionOption(raw.headers.connection, 'upgrade')) return undefined
+  return raw.method === 'HEAD' || raw.httpVersion !== '1.1' ? 'ignored' : 'unsupported'
+}
+
+/** A request that came through the upgrade path or as an extended CONNECT, or asks for an upgrade, or to a route that requires a protocol. */
 function upgradeOrRequire (upgrader: Upgrader, fastify: FastifyInstance, upgrade: UpgradeRoute, handler: RouteHandlerMethod, request: FastifyRequest, reply: FastifyReply): unknown {
   const exchange = (request.raw as ExchangeRequest)[kExchange]
+  let offers: Offer[] | undefined
+  let reason: DeclineReason | undefined
   if (exchange !== undefined && exchange.offers.length > 0) {
+    offers = exchange.offers
     try {
-      if (switchTo(upgrader, exchange, upgrade, request, reply)) return
+      reason = switchTo(upgrader, exchange, upgrade, request, reply)
     } catch (error) {
       refused(request, error as FastifyError)
       throw error
     }
+    if (reason === undefined) return
     exchange.settle()
-    declined(request, exchange.offers)
+  } else {
+    reason = cannotSwitch(request)
   }
   const connect = (request.raw as unknown as ConnectRequest)[kConnect]
   if (connect !== undefined) return acceptConnect(upgrader, upgrade.connect.get(connect.key), connect, request, reply)
   if (upgrade.required && !upgrade.adapters.some((adapter) => adapter.route?.isActive?.(request) === true)) requireUpgrade(upgrade, request, reply)
+  if (reason !== undefined) declined(request, offers, reason, upgrader.requestLog(request, request.log))
   return handler.call(fastify, request, reply)
 }
 
@@ -184,11 +203,12 @@ export function createRouteHook (upgrader: Upgrader): (route: RouteOptions) => v
     // A route that speaks only its protocol has no plain HTTP to serve, over any connection.
     const handler: RouteHandlerMethod = upgrade.only ? function (request, reply) { requireUpgrade(upgrade, request, reply) } : route.handler
     const { required } = upgrade
-    // Kept to two reads and the call: with the upgrade and 426 logic inline here, a plain request
-    // to the route cost about 10% more on Node 26 (bench/notes.md).
+    // Kept to three reads and the call: with the upgrade and 426 logic inline here, a plain request
+    // to the route cost about 10% more on Node 26 (bench/notes.md). An upgrade request that stayed
+    // on Node's path (it names no protocol an adapter speaks) is still declined, and so heard of.
     route.handler = function upgradeRoute (this: FastifyInstance, request, reply) {
       const raw = request.raw as ExchangeRequest & ConnectRequest
-      if (raw[kExchange] === undefined && raw[kConnect] === undefined && !required) return handler.call(this, request, reply)
+      if (raw[kExchange] === undefined && raw[kConnect] === undefined && !required && raw.headers.upgrade === undefined) return handler.call(this, request, reply)
       return upgradeOrRequire(upgrader, this, upgrade, handler, request, reply)
     }
   }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
 import type { ProtocolAdapter } from '../../types/index'
 import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_TOO_MANY } from '../errors'
-import { refused, UpgradedConnection } from '../registry/observe'
+import { refused, UpgradedConnection, writer } from '../registry/observe'
 import type { Upgrader } from '../upgrader'
 
 // Seconds a client is asked to wait when maxConnections is reached.
@@ -44,6 +44,8 @@ export interface Target {
   /** The route's URL as declared (`*` for `OPTIONS *`). */
   route: string
   log: FastifyBaseLogger
+  /** How long the request has taken, as Fastify counts it: the route's reply, or the exchange of `OPTIONS *`. */
+  timer: { readonly elapsedTime: number }
   /** Builds the adapter's context and calls it. */
   run: (life: Lifecycle) => void | Promise<void>
 }
@@ -63,7 +65,14 @@ function start (upgrader: Upgrader, way: Way, target: Target): void {
   const { stream } = way
   registry.track(connection, stream ? () => { (connection as ServerHttp2Stream).close() } : () => { connection.end() }, adapter.name, stream)
   const upgraded = new UpgradedConnection({
-    socket: connection, request: way.request, adapter: adapter.name, protocol, route, log: upgrader.logs(way.request) ? log : undefined
+    socket: connection,
+    request: way.request,
+    adapter: adapter.name,
+    protocol,
+    route,
+    statusCode: stream ? 200 : 101,
+    elapsed: target.timer.elapsedTime,
+    log: writer(upgrader.requestLog(way.request, log), 'info')
   })
   // The closures below live as long as the connection: they keep the URL, not the request.
   const url = way.request.url

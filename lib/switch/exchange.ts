@@ -82,7 +82,8 @@ export class Exchange {
 
   /** Answers an error where no route (and so no Fastify reply) is involved: `OPTIONS *`. */
   refuse (error: FastifyError, headers: Record<string, string> = {}, close = false): void {
-    writeError(this.res, error, close ? { ...headers, connection: 'close' } : headers)
+    const { upgrader, request } = this
+    writeError(this.res, error, close ? { ...headers, connection: 'close' } : headers, upgrader.requestLog(request, upgrader.fastify.log))
   }
 
   /**

@@ -1,18 +1,21 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
-import type { FastifyError } from 'fastify'
+import type { FastifyBaseLogger, FastifyError } from 'fastify'
 import type { CheckResult } from '../../types/index'
 import { FST_ERR_UPGRADE_RESPONSE } from '../errors'
+import { answeredError } from '../registry/observe'
 
 /** Fields of the hop the plugin writes itself: an adapter's fields never name them (S2). */
 const HOP = new Set(['connection', 'upgrade'])
 
 /**
  * The one refusal writer where no Fastify reply is involved (`OPTIONS *`, an extended CONNECT
- * before routing): the status and JSON body Fastify's own error handler would send.
+ * before routing): the status and JSON body Fastify's own error handler would send, and its log
+ * line on `log` (`undefined`: the request's lines are not logged).
  */
-export function writeError (res: ServerResponse | Http2ServerResponse, error: FastifyError, headers: OutgoingHttpHeaders = {}): void {
+export function writeError (res: ServerResponse | Http2ServerResponse, error: FastifyError, headers: OutgoingHttpHeaders, log: FastifyBaseLogger | undefined): void {
   const statusCode = error.statusCode ?? 500
+  answeredError(log, statusCode, error)
   const body = JSON.stringify({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message })
   res.writeHead(statusCode, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
   res.end(body)

@@ -59,6 +59,7 @@ export function acceptConnect (upgrader: Upgrader, target: ConnectTarget | undef
     protocol,
     route: request.routeOptions.url as string,
     log: request.log,
+    timer: reply,
     run: (life) => adapter.extendedConnect.connect({ stream, request, protocol, value, onServerClose: life.onServerClose, reportClose: life.reportClose })
   })
 }

@@ -3,7 +3,7 @@ import { createServer, type Http2Server, type ServerHttp2Session } from 'node:ht
 import type { Socket } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import type { ConnectionContext, H2cOptions, ProtocolAdapter } from '../../../types/index'
-import { checkOptions, clearIdleTimer, hasConnectionOption, is, protocolKey, proxyPolicy } from '../../kit/index'
+import { checkOptions, clearIdleTimer, continueRequest, hasConnectionOption, is, protocolKey, proxyPolicy } from '../../kit/index'
 import { PREFACE, requestFrames } from './frames'
 import { decodeSettings } from './settings'
 import { clientStart, requestFields, rewrite } from './upgrade'
@@ -63,9 +63,11 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
     maxHeaderListSize: options.maxHeaderListSize ?? 65535
   }
   let server: Http2Server
+  // Upgraded sessions, until their stream 1 arrives: the upgrade request, answered over HTTP/2 (H3).
+  const upgrades = new WeakMap<ServerHttp2Session, FastifyRequest>()
 
   /** Gives the socket, `head` read first, to the http2 server; `reportClose` gets the first GOAWAY either side sent. */
-  function open (ctx: Pick<ConnectionContext, 'serve' | 'onServerClose'>, socket: Socket, head: Buffer, reportClose?: (details: Record<string, unknown>) => void): void {
+  function open (ctx: Pick<ConnectionContext, 'serve' | 'onServerClose'>, socket: Socket, head: Buffer, reportClose?: (details: Record<string, unknown>) => void): ServerHttp2Session {
     // Node's HTTP/1 server makes its sockets half-open: HTTP/2 sessions (whose own server does not)
     // never close when the client ends the connection, and each would hold its socket for good.
     socket.allowHalfOpen = false
@@ -103,9 +105,10 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       clearIdleTimer(served)
     })
     ctx.onServerClose(close)
-    if (reportClose === undefined) return
+    if (reportClose === undefined) return served
     served.once('goaway', (code: number) => { record(code, 'client') })
     served.once('close', () => { reportClose(goaway ?? {}) })
+    return served
   }
 
   return {
@@ -118,6 +121,12 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
     },
     start (fastify) {
       server = createServer({ settings }, (req, res) => {
+        // Stream 1 of an upgraded session is the upgrade request itself: one request, one id.
+        const upgrade = req.stream.id === 1 ? upgrades.get(req.stream.session as ServerHttp2Session) : undefined
+        if (upgrade !== undefined) {
+          upgrades.delete(req.stream.session as ServerHttp2Session)
+          continueRequest(upgrade, req)
+        }
         fastify.routing(req as unknown as IncomingMessage, res as unknown as ServerResponse)
       })
       server.on('sessionError', (error) => { fastify.log.debug({ err: error }, 'fastify-upgrade: h2c session error') })
@@ -144,7 +153,7 @@ export function h2c (options: H2cOptions = {}): ProtocolAdapter<true> {
       const http2Settings = upgradeSettings(request, ctx.token) as Buffer
       const streamOne = requestFrames(1, requestFields(request.raw))
       ctx.peek(clientStart(http2Settings.length), (valid, bytes) => {
-        if (valid === true) open(ctx, socket, rewrite(bytes, http2Settings, streamOne), ctx.reportClose())
+        if (valid === true) upgrades.set(open(ctx, socket, rewrite(bytes, http2Settings, streamOne), ctx.reportClose()), request)
         else socket.destroy()
       })
     }
