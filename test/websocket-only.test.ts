@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { connect } from 'node:http2'
 import fastifyWebsocket from '@fastify/websocket'
-import Fastify from 'fastify'
+import Fastify, { type RouteOptions } from 'fastify'
 import { test } from 'tap'
 import WebSocket from 'ws'
 import fastifyUpgrade from '../lib/index'
@@ -142,4 +142,22 @@ test('the registered adapters are reachable from any scope: a broadcast from a r
   t.same(response.json(), { sent: 2 })
   t.same(await received, ['hello all', 'hello all'])
   t.throws(() => app.upgrade.adapter('h2c'), { code: 'FST_ERR_UPGRADE_OPTIONS', message: 'fastify-upgrade: no adapter named "h2c" is registered (registered: websocket)' })
+})
+
+test('an onRoute hook added before the plugin may turn @fastify/websocket\'s routes into WebSocket-only ones', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  // A migration shim: { websocket: true } routes, unchanged, served by fastify-upgrade.
+  app.addHook('onRoute', (route: RouteOptions & { websocket?: boolean }) => {
+    if (route.websocket !== true) return
+    delete route.websocket
+    ;(route as { upgrade?: unknown }).upgrade = 'websocket'
+  })
+  await app.register(fastifyUpgrade, { protocols: [websocket()] })
+  app.get('/chat', { websocket: true }, ((socket: WebSocket) => { socket.send('shimmed') }) as never)
+  const port = await listen(app)
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`)
+  t.teardown(() => ws.terminate())
+  t.equal(String((await once(ws, 'message'))[0]), 'shimmed')
+  t.equal((await app.inject('/chat')).statusCode, 426)
 })

@@ -44,6 +44,11 @@ function explain (fastify: FastifyInstance, route: MarkedRoute): Error {
 /** A route with @fastify/websocket's options, and the scope it was declared in. */
 type Foreign = [FastifyInstance, RouteOptions & { websocket?: unknown, wsHandler?: unknown }]
 
+function foreignOption (route: Foreign[1]): string | undefined {
+  if (route.websocket) return 'websocket: true'
+  return route.wsHandler === undefined ? undefined : 'wsHandler'
+}
+
 /**
  * A route left over from @fastify/websocket (`websocket: true`, `wsHandler`) on a server with
  * fastify-upgrade and without @fastify/websocket in its scope: it would answer every request,
@@ -51,10 +56,11 @@ type Foreign = [FastifyInstance, RouteOptions & { websocket?: unknown, wsHandler
  */
 function leftOver (fastify: FastifyInstance, foreign: Foreign[]): Error | undefined {
   if (registeredOn(fastify) === undefined) return undefined
-  const found = foreign.find(([scope]) => !scope.hasPlugin('@fastify/websocket'))
+  // As the routes stand once every hook has run: a hook may have turned the option into `upgrade`.
+  const found = foreign.find(([scope, route]) => foreignOption(route) !== undefined && !scope.hasPlugin('@fastify/websocket'))
   if (found === undefined) return undefined
   const [, route] = found
-  const option = route.websocket ? 'websocket: true' : 'wsHandler'
+  const option = foreignOption(route)
   return new FST_ERR_UPGRADE_ROUTE(route.method, route.url, `\`${option}\` is an option of @fastify/websocket, which is not registered ` +
     'in this scope: with fastify-upgrade, write `{ upgrade: \'websocket\' }` and keep the handler (docs/websocket.md), or register @fastify/websocket too')
 }
@@ -74,7 +80,7 @@ function watch (fastify: FastifyInstance & { [kWatched]?: true }): void {
   fastify.addHook('onRoute', function (route: Foreign[1] & MarkedRoute) {
     routes.push(route)
     if (typeof route.upgrade === 'string') route[kDeclaredHandler] = route.handler
-    if (Boolean(route.websocket) || route.wsHandler !== undefined) foreign.push([this, route])
+    if (foreignOption(route) !== undefined) foreign.push([this, route])
   })
   fastify.addHook('onReady', async () => {
     const registered = registeredOn(fastify)
