@@ -1,5 +1,7 @@
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import WS = require('ws')
+import { unguardErrors } from './connection'
 
 /** What ws exports beside its documented classes, and the WebSocket members its server sets. */
 interface WsInternals {
@@ -97,6 +99,9 @@ export class WebSocketOpener {
     if (protocol !== false) internals._protocol = protocol
     if (deflate !== undefined) internals._extensions = { [PerMessageDeflate.extensionName]: deflate.extension }
     internals.setSocket(socket, head, maxPayload === options.maxPayload ? options : { ...options, maxPayload })
+    // ws handles the connection's errors from here on (it destroys it): the plugin's guard would
+    // only be one more listener for an idle WebSocket to keep.
+    unguardErrors(socket as Socket)
     return ws
   }
 }

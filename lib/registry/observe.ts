@@ -73,7 +73,8 @@ export interface Upgraded {
 
 /**
  * One upgraded connection, from the switch to its close: the upgrade and close log lines and
- * messages. It outlives the handshake, so it keeps strings and the logger, not the request.
+ * messages. It outlives the handshake, so it keeps strings and the logger, not the request; the
+ * registry tells it of the close, and adapters report through one function: no closures.
  */
 export class UpgradedConnection {
   /** When the request started, on `performance.now()`'s clock, as Fastify's. */
@@ -85,50 +86,79 @@ export class UpgradedConnection {
   private readonly log: FastifyBaseLogger | undefined
   /** What the adapter reported, once it did. */
   private details: Record<string, unknown> | undefined
-  /** The socket's close, and each adapter report still to come. */
-  private waits = 1
+  /** Adapter reports still to come. */
+  private pending = 0
+  private open = true
+  private report: ((details: Record<string, unknown>) => void) | undefined = undefined
   private responseTime = 0
   private bytesRead: number | undefined = 0
   private bytesWritten: number | undefined = 0
 
-  constructor ({ socket, request, adapter, protocol, route, statusCode, elapsed, log }: Upgraded) {
+  constructor ({ socket, adapter, protocol, route, elapsed, log }: Upgraded) {
     this.start = performance.now() - elapsed
     this.socket = socket
     this.adapter = adapter
     this.protocol = protocol
     this.route = route
     this.log = log
-    // Fastify's `request completed` shape: the answer's status and the time it took.
-    log?.info({ res: { statusCode }, responseTime: elapsed, adapter, protocol, route }, 'connection upgraded')
-    if (upgradeChannel.hasSubscribers) upgradeChannel.publish({ request, socket, adapter, protocol, route, statusCode, responseTime: elapsed })
-    // 'close' fires once: no `once` wrapper to keep for the life of the connection.
-    socket.on('close', () => {
-      this.responseTime = performance.now() - this.start
-      // Counted on the connection itself: a TLS layer's counts would leave out its own records.
-      this.bytesRead = (socket as Partial<Socket>).bytesRead
-      this.bytesWritten = (socket as Partial<Socket>).bytesWritten
-      this.settle()
-    })
   }
 
-  /** `ctx.reportClose()`: the close is reported once the socket closed and the returned function gave its details. */
+  /** The connection closed (the registry's `'close'` listener says so). */
+  closed (socket: Duplex): void {
+    this.open = false
+    this.responseTime = performance.now() - this.start
+    // Counted on the connection itself: a TLS layer's counts would leave out its own records.
+    this.bytesRead = (socket as Partial<Socket>).bytesRead
+    this.bytesWritten = (socket as Partial<Socket>).bytesWritten
+    this.settle()
+  }
+
+  /**
+   * `ctx.reportClose()`: the close is reported once the socket closed and each function returned
+   * gave its details. One function for them all, which counts the reports.
+   */
   hold (): (details: Record<string, unknown>) => void {
-    this.waits++
-    let given = false
-    return (details) => {
-      if (given) return
-      given = true
-      this.details = { ...this.details, ...details }
-      this.settle()
-    }
+    this.pending++
+    this.report ??= reported.bind(this)
+    return this.report
+  }
+
+  /** @internal An adapter's report. */
+  given (details: Record<string, unknown>): void {
+    // Once every report is in, a further one changes nothing.
+    if (this.pending === 0) return
+    this.pending--
+    this.details = { ...this.details, ...details }
+    this.settle()
   }
 
   private settle (): void {
-    if (--this.waits > 0) return
+    if (this.open || this.pending > 0) return
     const { log, adapter, protocol, route, responseTime, bytesRead, bytesWritten, details } = this
     if (log === undefined && !closeChannel.hasSubscribers) return
     const closed = { adapter, protocol, route, responseTime, bytesRead, bytesWritten, details: details ?? {} }
     log?.info(closed, 'upgraded connection closed')
     if (closeChannel.hasSubscribers) closeChannel.publish({ socket: this.socket, ...closed })
   }
+}
+
+function ignore (): void {}
+
+/**
+ * A switch is done: the upgrade line and message, then what follows the connection to its close
+ * line and message, if anyone will hear of it (a subscriber that comes later hears of the
+ * connections opened after it came). `report`: what an adapter reports its close with.
+ */
+export function upgraded (upgrade: Upgraded): { observer: UpgradedConnection | undefined, report: () => (details: Record<string, unknown>) => void } {
+  const { socket, request, adapter, protocol, route, statusCode, elapsed, log } = upgrade
+  // Fastify's `request completed` shape: the answer's status and the time it took.
+  log?.info({ res: { statusCode }, responseTime: elapsed, adapter, protocol, route }, 'connection upgraded')
+  if (upgradeChannel.hasSubscribers) upgradeChannel.publish({ request, socket, adapter, protocol, route, statusCode, responseTime: elapsed })
+  if (log === undefined && !closeChannel.hasSubscribers) return { observer: undefined, report: () => ignore }
+  const observer = new UpgradedConnection(upgrade)
+  return { observer, report: () => observer.hold() }
+}
+
+function reported (this: UpgradedConnection, details: Record<string, unknown>): void {
+  this.given(details)
 }

@@ -1,11 +1,18 @@
 import type { Duplex } from 'node:stream'
 
+/** What follows a tracked connection to its close: its log lines and messages (observe.ts). */
+export interface Observer {
+  closed: (socket: Duplex) => void
+}
+
+/** One per tracked connection, updated in place as the connection is switched and its adapter says how to close it. */
 interface Entry {
   close: () => void
   /** The name of the adapter the connection was upgraded to, `undefined` while it is not. */
   protocol: string | undefined
   /** An HTTP/2 stream that carries a protocol (RFC 8441), inside a connection closed after it. */
   stream: boolean
+  observer: Observer | undefined
 }
 
 function doNothing (): void {}
@@ -46,16 +53,25 @@ export class ConnectionRegistry {
    */
   track (socket: Duplex, close: () => void = doNothing, protocol?: string, stream = false): void {
     if (socket.destroyed) return
-    const previous = this.entries.get(socket)
-    if (previous === undefined) {
+    const entry = this.entries.get(socket)
+    if (entry === undefined) {
       socket.on('close', this.onSocketClose)
       if (stream) this.streams++
+      this.entries.set(socket, { close, protocol, stream, observer: undefined })
     } else {
-      this.count(previous.protocol, -1)
+      this.count(entry.protocol, -1)
+      entry.close = close
+      entry.protocol = protocol
     }
-    this.entries.set(socket, { close, protocol, stream })
     this.count(protocol, 1)
     if (this.closing) close()
+  }
+
+  /** `observer` hears of the close of `socket`, tracked: through the one listener the registry has on it. */
+  observe (socket: Duplex, observer: Observer): void {
+    const entry = this.entries.get(socket)
+    if (entry === undefined) observer.closed(socket)
+    else entry.observer = observer
   }
 
   untrack (socket: Duplex): void {
@@ -64,6 +80,7 @@ export class ConnectionRegistry {
     this.entries.delete(socket)
     socket.removeListener('close', this.onSocketClose)
     this.count(entry.protocol, -1)
+    entry.observer?.closed(socket)
     if (entry.stream && --this.streams === 0) this.onStreamsClosed?.()
     if (this.entries.size === 0 && this.onEmpty !== undefined) this.onEmpty()
   }

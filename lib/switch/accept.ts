@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
 import type { ProtocolAdapter } from '../../types/index'
 import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_TOO_MANY } from '../errors'
-import { refused, UpgradedConnection, writer } from '../registry/observe'
+import { refused, upgraded, writer } from '../registry/observe'
 import type { Upgrader } from '../upgrader'
 
 // Seconds a client is asked to wait when maxConnections is reached.
@@ -64,7 +64,7 @@ function start (upgrader: Upgrader, way: Way, target: Target): void {
   const { adapter, protocol, route, log } = target
   const { stream } = way
   registry.track(connection, stream ? () => { (connection as ServerHttp2Stream).close() } : () => { connection.end() }, adapter.name, stream)
-  const upgraded = new UpgradedConnection({
+  const { observer, report } = upgraded({
     socket: connection,
     request: way.request,
     adapter: adapter.name,
@@ -74,6 +74,7 @@ function start (upgrader: Upgrader, way: Way, target: Target): void {
     elapsed: target.timer.elapsedTime,
     log: writer(upgrader.requestLog(way.request, log), 'info')
   })
+  if (observer !== undefined) registry.observe(connection, observer)
   // The closures below live as long as the connection: they keep the URL, not the request.
   const url = way.request.url
   const fail = (cause: unknown): void => {
@@ -84,7 +85,7 @@ function start (upgrader: Upgrader, way: Way, target: Target): void {
   const life: Lifecycle = {
     connection,
     onServerClose (close) { registry.track(connection, close, adapter.name, stream) },
-    reportClose: () => upgraded.hold(),
+    reportClose: report,
     fail
   }
   try {
