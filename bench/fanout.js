@@ -6,10 +6,14 @@
 // latency from publish to receipt (p50, p99), server CPU per delivery and Redis's CPU. After
 // `npm run build`, with redis-server installed (Debian: redis-server):
 //   node bench/fanout.js [--clients 1000,5000,10000] [--rate 10] [--seconds 5]
+// Each run replaces its Node line's entry in bench/fanout.json, which bench/report.js puts in
+// BENCHMARKS.md (`node bench/report.js` rewrites it from the files as they are).
 // Loopback only; every count and duration is bounded. Servers are not pinned: two servers, Redis
 // and this load generator share the machine's CPUs.
 const { spawnSync } = require('node:child_process')
-const { readFileSync } = require('node:fs')
+const { readFileSync, writeFileSync } = require('node:fs')
+const os = require('node:os')
+const { join } = require('node:path')
 const WebSocket = require('ws')
 const { startRedis } = require('./redis-server')
 const { start } = require('./server-process')
@@ -141,6 +145,7 @@ async function main () {
   console.log(`Node ${process.version}, ${RATE} messages/s, ${SECONDS} s window after ${WARM_UP_SECONDS} s of warm-up\n`)
   console.log('| clients | setup | deliveries/s | complete | p50 ms | p99 ms | server CPU µs/delivery | Redis CPU |')
   console.log('|---:|---|---:|---:|---:|---:|---:|---:|')
+  const rows = []
   const redis = await startRedis(REDIS_PORT)
   try {
     for (const n of sizes) {
@@ -151,6 +156,7 @@ async function main () {
           const r = await measure(servers, n, setup.redis ? redis : undefined)
           const redisCpu = r.redisCpuShare === undefined ? '' : `${(r.redisCpuShare * 100).toFixed(1)} %`
           console.log(`| ${n} | ${setup.name} | ${Math.round(r.perSecond)} | ${(r.complete * 100).toFixed(1)} % | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuPerDelivery.toFixed(2)} | ${redisCpu} |`)
+          rows.push({ clients: n, setup: setup.name, ...r })
         } finally {
           await Promise.all(servers.map((server) => server.stop()))
         }
@@ -159,6 +165,27 @@ async function main () {
   } finally {
     await redis.stop()
   }
+  record(rows)
+}
+
+/** This run, as its Node line's entry in bench/fanout.json. */
+function record (rows) {
+  const file = join(__dirname, 'fanout.json')
+  let runs = {}
+  try {
+    runs = JSON.parse(readFileSync(file, 'utf8'))
+  } catch {}
+  runs[process.versions.node.split('.')[0]] = {
+    node: process.version,
+    cpu: `${os.cpus().length} CPUs (${os.cpus()[0].model.trim()})`,
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    command: `node bench/fanout.js ${process.argv.slice(2).join(' ')}`.trim(),
+    rate: RATE,
+    seconds: SECONDS,
+    skipped: CLIENTS.filter((n) => n + 256 > FD_LIMIT),
+    rows
+  }
+  writeFileSync(file, JSON.stringify(runs, null, 2) + '\n')
 }
 
 main().catch((error) => {
