@@ -134,8 +134,8 @@ export class UpgradedConnection {
 
   private settle (): void {
     if (this.open || this.pending > 0) return
+    // Someone heard of the switch (upgraded()), so the close line or message is wanted.
     const { log, adapter, protocol, route, responseTime, bytesRead, bytesWritten, details } = this
-    if (log === undefined && !closeChannel.hasSubscribers) return
     const closed = { adapter, protocol, route, responseTime, bytesRead, bytesWritten, details: details ?? {} }
     log?.info(closed, 'upgraded connection closed')
     if (closeChannel.hasSubscribers) closeChannel.publish({ socket: this.socket, ...closed })

@@ -49,29 +49,24 @@ export class ConnectionRegistry {
 
   /**
    * Tracks `socket` until it closes; `close` ends it gracefully on `fastify.close()`. `protocol`:
-   * the name of the adapter it was upgraded to; `stream`: an HTTP/2 stream, closed before connections.
+   * the name of the adapter it was upgraded to; `stream`: an HTTP/2 stream, closed before
+   * connections; `observer`: hears of its close, through the one listener the registry has on it.
    */
-  track (socket: Duplex, close: () => void = doNothing, protocol?: string, stream = false): void {
+  track (socket: Duplex, close: () => void = doNothing, protocol?: string, stream = false, observer?: Observer): void {
     if (socket.destroyed) return
     const entry = this.entries.get(socket)
     if (entry === undefined) {
       socket.on('close', this.onSocketClose)
       if (stream) this.streams++
-      this.entries.set(socket, { close, protocol, stream, observer: undefined })
+      this.entries.set(socket, { close, protocol, stream, observer })
     } else {
       this.count(entry.protocol, -1)
       entry.close = close
       entry.protocol = protocol
+      if (observer !== undefined) entry.observer = observer
     }
     this.count(protocol, 1)
     if (this.closing) close()
-  }
-
-  /** `observer` hears of the close of `socket`, tracked: through the one listener the registry has on it. */
-  observe (socket: Duplex, observer: Observer): void {
-    const entry = this.entries.get(socket)
-    if (entry === undefined) observer.closed(socket)
-    else entry.observer = observer
   }
 
   untrack (socket: Duplex): void {

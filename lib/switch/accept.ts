@@ -63,7 +63,6 @@ function start (upgrader: Upgrader, way: Way, target: Target): void {
   const { registry } = upgrader
   const { adapter, protocol, route, log } = target
   const { stream } = way
-  registry.track(connection, stream ? () => { (connection as ServerHttp2Stream).close() } : () => { connection.end() }, adapter.name, stream)
   const { observer, report } = upgraded({
     socket: connection,
     request: way.request,
@@ -74,7 +73,7 @@ function start (upgrader: Upgrader, way: Way, target: Target): void {
     elapsed: target.timer.elapsedTime,
     log: writer(upgrader.requestLog(way.request, log), 'info')
   })
-  if (observer !== undefined) registry.observe(connection, observer)
+  registry.track(connection, stream ? () => { (connection as ServerHttp2Stream).close() } : () => { connection.end() }, adapter.name, stream, observer)
   // The closures below live as long as the connection: they keep the URL, not the request.
   const url = way.request.url
   const fail = (cause: unknown): void => {
