@@ -1,9 +1,10 @@
 'use strict'
 
-// Coverage is measured on the TypeScript sources, whichever test loads them. Some of lib/node/
+// Coverage is measured on the TypeScript sources, whichever engine test loads them. Some of lib/node/
 // runs on some Node lines only: each line's run measures what it can run, as lib/node/probe.ts
 // finds it (in the build that `npm test` makes before tap runs).
 const { node } = require('../dist/node/probe.js')
+const lineIndependent = new Set(require('./line-independent.json'))
 
 const files = [
   'lib/*.ts',
@@ -14,4 +15,7 @@ const files = [
 ]
 if (node.filters) files.push('lib/node/pre-filter.ts')
 
-module.exports = () => files
+// The tests test/line-independent.json lists drive the build (the package, programs, other
+// processes), not lib/: neither they nor the processes they start collect coverage, which costs
+// each process about a CPU-second. The other tests cover lib/ alone, as `npm run test:engine` checks.
+module.exports = (test) => lineIndependent.has(test) ? null : files
