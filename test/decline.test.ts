@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import { test } from 'tap'
-import { build, client, listen, upgradeRequest } from './helpers'
+import { build, client, listen, slowRoute, upgradeRequest } from './helpers'
 
 const echo = { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }
 
@@ -42,14 +42,7 @@ test('U10: pipelined requests after a declined upgrade are answered in order', a
 test('U10: an upgrade pipelined behind two answers still under way starts once both are sent, and the server stays up', async (t) => {
   const app = await build(t)
   app.get('/echo', echo, async () => 'plain echo')
-  let release = (): void => {}
-  const slowStarted = new Promise<void>((resolve) => {
-    app.get('/slow', async () => {
-      resolve()
-      await new Promise<void>((resolve) => { release = resolve })
-      return 'slow'
-    })
-  })
+  const { started: slowStarted, release } = slowRoute(app, '/slow')
   app.get('/a', async () => 'a')
   const port = await listen(app)
   const c = client(t, port)

@@ -178,3 +178,16 @@ export function logs (): { stream: Writable, lines: Line[], next: (match: (line:
   }
   return { stream, lines, next }
 }
+
+/** A GET route at `path` that answers `'slow'` once released: `started` resolves when a request reached it. */
+export function slowRoute (app: FastifyInstance, path: string): { started: Promise<void>, release: () => void } {
+  let release = (): void => {}
+  const started = new Promise<void>((resolve) => {
+    app.get(path, async () => {
+      resolve()
+      await new Promise<void>((resolve) => { release = resolve })
+      return 'slow'
+    })
+  })
+  return { started, release: () => { release() } }
+}

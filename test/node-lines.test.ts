@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import fastifyUpgrade from '../lib/index'
 import type { ProtocolAdapter } from '../types/index'
-import { accepted, build, client, delivered, listen, upgradeRequest } from './helpers'
+import { accepted, build, client, delivered, listen, slowRoute, upgradeRequest } from './helpers'
 
 // What every Node line must do alike, whichever way its upgrade path goes: Node 20 does none of
 // the work, 22.21+ and 24.9+ ask shouldUpgradeCallback first, 26 reads upgrade bodies itself.
@@ -67,14 +67,7 @@ test('U10, S7: on one connection, declined upgrades alone in their reads, with r
 
 test('U10: a request pipelined behind a declined upgrade while the answers before it are still queued is answered once they are sent, in order', async (t) => {
   const app = await build(t)
-  let release = (): void => {}
-  const slowStarted = new Promise<void>((resolve) => {
-    app.get('/slow', async () => {
-      resolve()
-      await new Promise<void>((resolve) => { release = resolve })
-      return 'slow'
-    })
-  })
+  const { started: slowStarted, release } = slowRoute(app, '/slow')
   let bigSent = (): void => {}
   const bigQueued = new Promise<void>((resolve) => { bigSent = resolve })
   // Over the connection's high-water mark, queued behind /slow's answer: Node stops reading meanwhile.
