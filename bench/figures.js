@@ -14,8 +14,8 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: 'req/s, route without upgrade, plugin registered',
       unit: 'req/s',
       run: () => withServers(['upgrade', 'fastify'], (upgrade, fastify) => alternate([
-        { name: 'fastify-upgrade', server: upgrade, measure: (s) => requests(upgrade.port, '/plain', s) },
-        { name: 'fastify', server: fastify, measure: (s) => requests(fastify.port, '/plain', s) }
+        { name: 'fastify-upgrade', server: upgrade, measure: (s, { port }) => requests(port, '/plain', s) },
+        { name: 'fastify', server: fastify, measure: (s, { port }) => requests(port, '/plain', s) }
       ]))
     },
     {
@@ -23,8 +23,8 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: 'req/s, plain GET to a route that has upgrade',
       unit: 'req/s',
       run: () => withServers(['upgrade', 'fastify'], (upgrade, fastify) => alternate([
-        { name: 'fastify-upgrade', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s) },
-        { name: 'fastify', server: fastify, measure: (s) => requests(fastify.port, '/up', s) }
+        { name: 'fastify-upgrade', server: upgrade, measure: (s, { port }) => requests(port, '/up', s) },
+        { name: 'fastify', server: fastify, measure: (s, { port }) => requests(port, '/up', s) }
       ]))
     },
     {
@@ -32,9 +32,9 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: 'req/s, declined upgrade requests (Upgrade: example/1, served as HTTP)',
       unit: 'req/s',
       run: () => withServers(['upgrade', 'upgrade-path'], (upgrade, path) => alternate([
-        { name: 'declined', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s, UPGRADE_HEADERS) },
-        { name: 'declined, all on the upgrade path', server: path, measure: (s) => requests(path.port, '/up', s, UPGRADE_HEADERS) },
-        { name: 'plain', server: upgrade, measure: (s) => requests(upgrade.port, '/up', s) }
+        { name: 'declined', server: upgrade, measure: (s, { port }) => requests(port, '/up', s, UPGRADE_HEADERS) },
+        { name: 'declined, all on the upgrade path', server: path, measure: (s, { port }) => requests(port, '/up', s, UPGRADE_HEADERS) },
+        { name: 'plain', server: upgrade, measure: (s, { port }) => requests(port, '/up', s) }
       ]))
     },
     {
@@ -42,10 +42,10 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: 'WebSocket handshakes/s, 50 concurrent',
       unit: 'handshakes/s',
       run: () => withServers(['upgrade-websocket', 'upgrade', 'fastify-websocket', 'ws'], (upgrade, both, fws, raw) => alternate([
-        { name: 'fastify-upgrade', server: upgrade, measure: (s) => ws.handshakes(upgrade.port, '/up', 50, s) },
-        { name: 'fastify-upgrade + h2c', server: both, measure: (s) => ws.handshakes(both.port, '/up', 50, s) },
-        { name: '@fastify/websocket', server: fws, measure: (s) => ws.handshakes(fws.port, '/up', 50, s) },
-        { name: 'ws', server: raw, measure: (s) => ws.handshakes(raw.port, '/up', 50, s) }
+        { name: 'fastify-upgrade', server: upgrade, measure: (s, { port }) => ws.handshakes(port, '/up', 50, s) },
+        { name: 'fastify-upgrade + h2c', server: both, measure: (s, { port }) => ws.handshakes(port, '/up', 50, s) },
+        { name: '@fastify/websocket', server: fws, measure: (s, { port }) => ws.handshakes(port, '/up', 50, s) },
+        { name: 'ws', server: raw, measure: (s, { port }) => ws.handshakes(port, '/up', 50, s) }
       ]))
     },
     ...[64, 16384].map((size) => ({
@@ -53,8 +53,8 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: `WebSocket echo messages/s, ${size === 64 ? '64 B' : '16 KiB'}, 20 connections`,
       unit: 'messages/s',
       run: () => withServers(['upgrade', 'ws'], (upgrade, raw) => alternate([
-        { name: 'fastify-upgrade', server: upgrade, measure: (s) => ws.echo(upgrade.port, '/up', size, 20, s) },
-        { name: 'ws', server: raw, measure: (s) => ws.echo(raw.port, '/up', size, 20, s) }
+        { name: 'fastify-upgrade', server: upgrade, measure: (s, { port }) => ws.echo(port, '/up', size, 20, s) },
+        { name: 'ws', server: raw, measure: (s, { port }) => ws.echo(port, '/up', size, 20, s) }
       ]))
     })),
     {
@@ -62,8 +62,8 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: 'WebSocket echo messages/s, 64 B, 20 WebSockets: streams of one HTTP/2 connection (RFC 8441) vs HTTP/1.1 connections',
       unit: 'messages/s',
       run: () => withServers(['upgrade'], (upgrade) => alternate([
-        { name: 'HTTP/2 streams', server: upgrade, measure: (s) => h2ws.echo(upgrade.port, '/up', 64, 20, s) },
-        { name: 'HTTP/1.1 connections', server: upgrade, measure: (s) => ws.echo(upgrade.port, '/up', 64, 20, s) }
+        { name: 'HTTP/2 streams', server: upgrade, measure: (s, { port }) => h2ws.echo(port, '/up', 64, 20, s) },
+        { name: 'HTTP/1.1 connections', server: upgrade, measure: (s, { port }) => ws.echo(port, '/up', 64, 20, s) }
       ]))
     },
     {
@@ -71,8 +71,8 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: 'WebSocket handshakes/s, 50 concurrent: streams of one HTTP/2 connection (RFC 8441) vs new HTTP/1.1 connections',
       unit: 'handshakes/s',
       run: () => withServers(['upgrade'], (upgrade) => alternate([
-        { name: 'one HTTP/2 connection', server: upgrade, measure: (s) => h2ws.handshakes(upgrade.port, '/up', 50, s) },
-        { name: 'new HTTP/1.1 connections', server: upgrade, measure: (s) => ws.handshakes(upgrade.port, '/up', 50, s) }
+        { name: 'one HTTP/2 connection', server: upgrade, measure: (s, { port }) => h2ws.handshakes(port, '/up', 50, s) },
+        { name: 'new HTTP/1.1 connections', server: upgrade, measure: (s, { port }) => ws.handshakes(port, '/up', 50, s) }
       ]))
     },
     {
@@ -87,12 +87,22 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       ], RSS_ROUNDS, false)
     },
     {
+      id: 'idle-heap',
+      title: `server JS heap per idle WebSocket, ${IDLE_SOCKETS} open`,
+      unit: 'bytes',
+      lowerIsBetter: true,
+      run: () => alternate([
+        { name: 'fastify-upgrade', measure: () => idleMemory('upgrade', 'heapUsed') },
+        { name: 'ws', measure: () => idleMemory('ws', 'heapUsed') }
+      ], RSS_ROUNDS, false)
+    },
+    {
       id: 'h2-prior',
       title: 'HTTP/2 req/s over h2c prior knowledge (h2load, 10 connections × 10 streams)',
       unit: 'req/s',
       run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-        { name: 'fastify-upgrade', server: upgrade, measure: (s) => h2load(upgrade.port, '/up', s) },
-        { name: 'fastify http2', server: http2, measure: (s) => h2load(http2.port, '/up', s) }
+        { name: 'fastify-upgrade', server: upgrade, measure: (s, { port }) => h2load(port, '/up', s) },
+        { name: 'fastify http2', server: http2, measure: (s, { port }) => h2load(port, '/up', s) }
       ]))
     },
     {
@@ -100,8 +110,8 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: 'HTTP/2 req/s over upgraded h2c connections (own client, 10 connections × 10 streams)',
       unit: 'req/s',
       run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-        { name: 'fastify-upgrade (upgraded)', server: upgrade, measure: (s) => h2requests(upgrade.port, '/up', true, s) },
-        { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s) => h2requests(http2.port, '/up', false, s) }
+        { name: 'fastify-upgrade (upgraded)', server: upgrade, measure: (s, { port }) => h2requests(port, '/up', true, s) },
+        { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s, { port }) => h2requests(port, '/up', false, s) }
       ]))
     },
     {
@@ -109,9 +119,9 @@ module.exports = function figures ({ withServers, alternate, sample, requests, h
       title: 'new connections/s, one request each: upgrade to h2c vs HTTP/1.1 and HTTP/2 prior knowledge',
       unit: 'connections/s',
       run: () => withServers(['upgrade', 'fastify-http2'], (upgrade, http2) => alternate([
-        { name: 'h2c upgrade', server: upgrade, measure: (s) => connectionRate(upgrade.port, '/up', 'upgrade', s) },
-        { name: 'HTTP/1.1', server: upgrade, measure: (s) => connectionRate(upgrade.port, '/up', 'http1', s) },
-        { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s) => connectionRate(http2.port, '/up', 'prior', s) }
+        { name: 'h2c upgrade', server: upgrade, measure: (s, { port }) => connectionRate(port, '/up', 'upgrade', s) },
+        { name: 'HTTP/1.1', server: upgrade, measure: (s, { port }) => connectionRate(port, '/up', 'http1', s) },
+        { name: 'fastify http2 (prior knowledge)', server: http2, measure: (s, { port }) => connectionRate(port, '/up', 'prior', s) }
       ]))
     }
   ]

@@ -1,6 +1,6 @@
 'use strict'
 
-// `npm run bench [-- --node <line>] [--quick] [--rounds=<n>] [--only=<figure id>,…]`: every comparison side by side,
+// `npm run bench [-- --node <line>] [--quick] [--rounds=<n>] [--only=<figure id>,…] [--against=<checkout>]`: every comparison side by side,
 // on Node 26 unless `--node` names another line (the binaries scripts/node-line.sh installs). The
 // servers run pinned to one CPU and this runner, the load generator, to the other (`taskset`); one
 // server is under load at a time. Each figure starts with a warm-up round that is discarded, then
@@ -8,13 +8,11 @@
 // same conditions) and reported as the median of the rounds with its interquartile range. Writes
 // this line's run into bench/results.json, then BENCHMARKS.md and bench/chart.svg (bench/report.js).
 // BENCH_PROF=1 runs the servers with --cpu-prof (profiles in bench/profiles/).
-const { execFile, spawn, spawnSync } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const { existsSync, readFileSync, writeFileSync } = require('node:fs')
 const os = require('node:os')
-const { join } = require('node:path')
-const { promisify } = require('node:util')
-const autocannon = require('autocannon')
-const { Connection } = require('./h2-client')
+const { join, resolve } = require('node:path')
+const { connectionRate, h2load, h2requests, requests } = require('./load')
 const { report } = require('./report')
 const TARGETS = require('./targets')
 const { LOAD_CPU, SERVER_CPU, cannotPin, start: startServer } = require('./server-process')
@@ -58,16 +56,27 @@ function relaunch () {
 }
 
 const pinned = process.env.BENCH_PINNED === '1'
+// `--against=<checkout>`: every plugin server (kind `upgrade…`) also runs on that checkout's build,
+// as a contender of its own in the same rounds, for a paired before/after; nothing is written.
+const against = option('--against') === undefined ? undefined : resolve(option('--against'))
+/** The server of the same kind on the `--against` build, by server. */
+const before = new Map()
 
 const start = (kind) => startServer(kind, pinned)
 
 /** Starts the servers a figure needs, runs it, and stops them whatever happens. */
 async function withServers (kinds, body) {
   const servers = await Promise.all(kinds.map(start))
+  if (against !== undefined) {
+    await Promise.all(kinds.map(async (kind, i) => {
+      if (kind.startsWith('upgrade')) before.set(servers[i], await startServer(kind, pinned, { BENCH_PACKAGE: against }))
+    }))
+  }
   try {
     return await body(...servers)
   } finally {
-    await Promise.all(servers.map((server) => server.stop()))
+    await Promise.all([...servers, ...servers.map((server) => before.get(server))].filter(Boolean).map((server) => server.stop()))
+    for (const server of servers) before.delete(server)
   }
 }
 
@@ -76,9 +85,9 @@ async function withServers (kinds, body) {
  * operation (µs), which other load on the machine moves much less than the rate.
  */
 async function sample (contender, seconds) {
-  const before = await contender.server?.cpu()
-  const rate = await contender.measure(seconds)
-  return { rate, cpu: contender.server === undefined ? undefined : (await contender.server.cpu() - before) / (rate * seconds) }
+  const cpu = await contender.server?.cpu()
+  const rate = await contender.measure(seconds, contender.server)
+  return { rate, cpu: contender.server === undefined ? undefined : (await contender.server.cpu() - cpu) / (rate * seconds) }
 }
 
 /**
@@ -87,7 +96,10 @@ async function sample (contender, seconds) {
  * no contender always runs right after another one's load.
  */
 async function alternate (contenders, rounds = ROUNDS, warmUp = true) {
-  if (warmUp) for (const contender of contenders) await contender.measure(WARM_UP_SECONDS)
+  contenders = contenders.flatMap((contender) => before.has(contender.server)
+    ? [contender, { ...contender, name: `${contender.name} (before)`, server: before.get(contender.server) }]
+    : [contender])
+  if (warmUp) for (const contender of contenders) await contender.measure(WARM_UP_SECONDS, contender.server)
   const samples = contenders.map(() => [])
   for (let round = 0; round < rounds; round++) {
     const order = [...contenders.keys()]
@@ -101,69 +113,15 @@ async function alternate (contenders, rounds = ROUNDS, warmUp = true) {
   }))
 }
 
-/** HTTP/1.1 requests per second with autocannon; any error or non-2xx answer fails the run. */
-async function requests (port, path, seconds, headers = {}) {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers, connections: 50, duration: seconds })
-  if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
-    throw new Error(`autocannon ${path}: ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts`)
-  }
-  return result.requests.total / result.duration
-}
-
-/** h2load over prior knowledge, 10 connections × 10 streams. */
-async function h2load (port, path, seconds) {
-  const { stdout } = await promisify(execFile)('h2load', ['-c', '10', '-m', '10', '-D', String(seconds), `http://127.0.0.1:${port}${path}`])
-  const rate = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(stdout)
-  const failed = /requests: .* (\d+) failed, (\d+) errored/.exec(stdout)
-  if (rate === null || failed === null || failed[1] !== '0' || failed[2] !== '0') throw new Error(`h2load: ${stdout}`)
-  return Number(rate[1])
-}
-
-/** HTTP/2 GETs per second from our own client, 10 connections × 10 streams, opened by upgrade or prior knowledge. */
-async function h2requests (port, path, upgrade, seconds) {
-  const connections = Array.from({ length: 10 }, () => new Connection(port, path, upgrade))
-  await Promise.all(connections.map((connection) => connection.open))
-  const rate = await ws.loop(100, seconds, (() => {
-    let next = 0
-    return () => connections[next++ % connections.length].get()
-  })())
-  for (const connection of connections) connection.close()
-  return rate
-}
-
-/**
- * New connections per second, 20 at a time: each makes one request and closes. `how`: 'http1',
- * 'upgrade' (h2c, the answer on stream 1) or 'prior' (HTTP/2 prior knowledge, one GET).
- */
-function connectionRate (port, path, how, seconds) {
-  return ws.loop(20, seconds, async () => {
-    if (how !== 'http1') {
-      const connection = new Connection(port, path, how === 'upgrade')
-      await connection.open
-      if (how === 'prior') await connection.get()
-      connection.close()
-      return
-    }
-    const socket = ws.connect(port)
-    await new Promise((resolve, reject) => {
-      socket.on('error', reject)
-      socket.on('close', () => { reject(new Error('connection closed')) })
-      socket.on('data', resolve)
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)
-    })
-    socket.destroy()
-  })
-}
-
-/** Server RSS per open idle WebSocket: a fresh server per sample, measured after a GC. */
-function idleMemory (kind, count = IDLE_SOCKETS) {
+/** Bytes of `measure` (`rss` or `heapUsed`, after a full GC) per idle WebSocket, `count` open on a fresh server. */
+function idleMemory (kind, measure = 'rss', count = IDLE_SOCKETS) {
   return withServers([kind], async (server) => {
-    const before = await server.rss()
+    const before = await server.memory()
     const sockets = await ws.hold(server.port, '/up', count, 100)
     await new Promise((resolve) => setTimeout(resolve, 500))
-    const after = await server.rss()
+    const after = await server.memory()
     for (const socket of sockets) socket.destroy()
-    return (after - before) / count
+    return (after[measure] - before[measure]) / count
   })
 }
 
@@ -198,7 +156,7 @@ async function growth () {
       continue
     }
     const values = {}
-    for (const [name, kind] of Object.entries(kinds)) values[name] = await idleMemory(kind, count)
+    for (const [name, kind] of Object.entries(kinds)) values[name] = await idleMemory(kind, 'rss', count)
     rows.push({ what: `RSS per idle WebSocket, ${count.toLocaleString('en')} open`, unit: 'bytes', values })
   }
   for (const row of rows) console.log(`  ${row.what}: ${Object.entries(row.values).map(([name, value]) => `${name} ${format(value)}`).join(', ')}`)
@@ -235,21 +193,36 @@ async function main () {
     const ratios = TARGETS[figure.id].map((target) => {
       const of = contenders.find((c) => c.name === target.of)
       const to = contenders.find((c) => c.name === target.to)
+      if (target.cpuOver !== undefined) {
+        // Paired: each round's A CPU per op less the same round's B's, in µs.
+        const values = of.cpu.map((cpu, round) => cpu - to.cpu[round])
+        const over = { ...target, values, ...summary(values) }
+        over.verdict = verdict({ max: target.cpuOver }, over)
+        console.log(`  server CPU per op, ${target.of} over ${target.to}: ${over.median.toFixed(1)} µs (IQR ${over.q1.toFixed(1)} – ${over.q3.toFixed(1)}), target ≤ ${target.cpuOver} µs: ${over.verdict}`)
+        return over
+      }
       // Paired: each round's A over the same round's B.
       const values = of.samples.map((sample, round) => sample / to.samples[round])
       const ratio = { ...target, values, ...summary(values) }
-      ratio.verdict = verdict(target, ratio)
-      // The same comparison by server CPU per operation (B's over A's: higher is better, as for rates).
+      // The same comparison by server CPU per operation (B's over A's: higher is better, as for rates),
+      // which the targets are judged by: other load on the machine moves it less than the rates.
       if (of.cpu !== undefined && to.cpu !== undefined) ratio.byCpu = summary(of.cpu.map((cpu, round) => to.cpu[round] / cpu))
+      ratio.verdict = verdict(target, ratio.byCpu ?? ratio)
       const said = { met: ' (target met)', missed: ' (TARGET MISSED)', straddles: ' (range straddles the target)' }[ratio.verdict] ?? ''
       const byCpu = ratio.byCpu === undefined ? '' : `; by server CPU per op ${ratio.byCpu.median.toFixed(3)} (IQR ${ratio.byCpu.q1.toFixed(3)} – ${ratio.byCpu.q3.toFixed(3)})`
       console.log(`  ratio ${target.of} / ${target.to}: ${ratio.median.toFixed(3)} (IQR ${ratio.q1.toFixed(3)} – ${ratio.q3.toFixed(3)})${said}${byCpu}`)
       return ratio
     })
+    for (const then of contenders.filter((c) => c.name.endsWith(' (before)'))) {
+      const now = contenders.find((c) => `${c.name} (before)` === then.name)
+      const rate = summary(now.samples.map((sample, round) => sample / then.samples[round]))
+      const cpu = summary(now.cpu.map((value, round) => then.cpu[round] / value))
+      console.log(`  ${now.name}, this build / ${against}: ${rate.median.toFixed(3)} (IQR ${rate.q1.toFixed(3)} – ${rate.q3.toFixed(3)}); by server CPU per op ${cpu.median.toFixed(3)} (IQR ${cpu.q1.toFixed(3)} – ${cpu.q3.toFixed(3)})`)
+    }
     results.push({ id: figure.id, title: figure.title, unit: figure.unit, lowerIsBetter: figure.lowerIsBetter === true, contenders, ratios })
   }
   let grown
-  if (only === undefined || only.includes('growth')) {
+  if ((only === undefined && against === undefined) || only?.includes('growth')) {
     console.log('\nHow cost grows')
     grown = await growth()
   }
@@ -266,8 +239,8 @@ async function main () {
     figures: results,
     growth: grown
   }
-  if (only !== undefined) {
-    console.log('\n--only: results.json and BENCHMARKS.md left as they were')
+  if (only !== undefined || against !== undefined) {
+    console.log(`\n${only === undefined ? '--against' : '--only'}: results.json and BENCHMARKS.md left as they were`)
     return
   }
   // One run per Node line; this one replaces the line's previous run.

@@ -48,9 +48,10 @@ function start (kind, pinned, env = {}) {
       child.send('cpu')
       return (await answer()).cpu
     },
-    async rss () {
+    /** `rss` and `heapUsed` after a full GC, in bytes. */
+    async memory () {
       child.send('rss')
-      return (await answer()).rss
+      return answer()
     },
     stop () {
       return new Promise((resolve) => {

@@ -5,7 +5,8 @@
 const http = require('node:http')
 const fastify = require('fastify')
 const { WebSocketServer } = require('ws')
-const fastifyUpgrade = require('..')
+// BENCH_PACKAGE: the plugin of another checkout, built (bench/run.js --against).
+const fastifyUpgrade = require(process.env.BENCH_PACKAGE || '..')
 
 const BODY = { hello: 'world' }
 // BENCH_LOGGER=<level>: every Fastify contender logs at that level, to /dev/null (Fastify's default
