@@ -17,8 +17,10 @@ import { clearIdleTimersOf, keepOnNodePath, onUpgrade, otherServers, ownShouldUp
 import { fail, resolveOptions } from './options'
 import { ConnectionRegistry } from './registry/registry'
 import { ConnectRoutes } from './route/connect-routes'
+import { OfferCache } from './route/offers'
 import { createRouteHook } from './route/route'
 import { RouteIndex } from './route/route-index'
+import { Deadlines } from './switch/deadlines'
 import { warnIfUnwatched } from './route/unseen-routes'
 import { kRegistered } from './symbols'
 import type { Upgrader } from './upgrader'
@@ -36,7 +38,9 @@ const plugin: FastifyPluginAsync<FastifyUpgrade.FastifyUpgradeOptions> = async f
     fastify,
     settings,
     registry,
+    deadlines: new Deadlines(settings.handshakeTimeout),
     foreign: new ForeignUpgrades(routes),
+    offers: new OfferCache(settings.names),
     routes,
     connectRoutes: settings.connect.size > 0 ? new ConnectRoutes(fastify) : undefined,
     onServe: (target) => { takeConnect([target]) },

@@ -5,14 +5,20 @@ import type { ForeignUpgrades } from './in/foreign'
 import type { Settings } from './options'
 import type { ConnectionRegistry } from './registry/registry'
 import type { ConnectRoutes } from './route/connect-routes'
+import type { OfferCache } from './route/offers'
 import type { RouteIndex } from './route/route-index'
+import type { Deadlines } from './switch/deadlines'
 
 /** The plugin's state on one server, shared by the ways in, the routes and the switch. */
 export interface Upgrader {
   fastify: FastifyInstance
   settings: Settings
   registry: ConnectionRegistry
+  /** Of the handshakes under way: `handshakeTimeout` from their head. */
+  deadlines: Deadlines
   foreign: ForeignUpgrades
+  /** The parsed `Upgrade` values clients send. */
+  offers: OfferCache
   /** The paths of the routes that upgrade. */
   routes: RouteIndex
   /** Every GET route and the extended CONNECT `:protocol`s it takes; only when some adapter takes one. */

@@ -30,6 +30,34 @@ test('S5: handshakeTimeout cuts off a hook that never finishes', async (t) => {
   t.equal(c.text, '')
 })
 
+test('S5: handshakes under way at once are each bounded by their own deadline: one that switches meanwhile leaves the others to theirs', async (t) => {
+  const app = await build(t, { handshakeTimeout: 200 })
+  const arrived = new Map<string, () => void>()
+  let release: (() => void) | undefined
+  // `x-name: b` waits until released; the others never get past the hook.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const name = request.headers['x-name'] as string
+    if (name === 'b') release = done
+    arrived.get(name)?.()
+  })
+  app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }, async () => 'plain')
+  const port = await listen(app)
+  const clients: Record<string, ReturnType<typeof client>> = {}
+  // In turn, so that their deadlines come in this order.
+  for (const name of ['a', 'b', 'c']) {
+    const hooked = new Promise<void>((resolve) => { arrived.set(name, resolve) })
+    clients[name] = client(t, port)
+    clients[name].write(upgradeRequest('/echo', 'echo/1', [`X-Name: ${name}`]))
+    await hooked
+  }
+  release?.()
+  t.match(await clients.b.until('\r\n\r\n'), /^HTTP\/1\.1 101 /, 'the one in the middle switches')
+  await Promise.all([clients.a.closed, clients.c.closed])
+  t.equal(clients.a.text + clients.c.text, '', 'the first and the last are cut off, unanswered')
+  clients.b.write('still here')
+  t.match(await clients.b.until('still here'), /still here$/, 'the switched one is no longer bounded')
+})
+
 test('handshakeTimeout lets a declined answer already under way finish', async (t) => {
   const app = await build(t, { handshakeTimeout: 50 })
   app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.end() } } } }, async (_request, reply) => {

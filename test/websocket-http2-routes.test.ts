@@ -81,3 +81,26 @@ test('GET routes told apart by constraints and a parameter name start beside web
   t.equal((await app.inject({ url: '/users/1', headers: { host: 'a.example' } })).body, 'a 1')
   t.equal((await app.inject({ url: '/users/2', headers: { host: 'b.example' } })).body, 'b 2')
 })
+
+test('S5: an adapter that says nothing of closing its HTTP/2 streams still has them closed by fastify.close(), with NO_ERROR', async (t) => {
+  const tunnel: ProtocolAdapter = {
+    name: 'tunnel',
+    tokens: ['tunnel'],
+    switch () {},
+    check: () => ({}),
+    extendedConnect: { protocol: 'websocket', connect (ctx) { ctx.stream.resume() } }
+  }
+  const app = Fastify({ http2: true })
+  await app.register(fastifyUpgrade, { protocols: [tunnel] })
+  app.get('/t', { upgrade: { protocols: { tunnel: () => {} } } }, async () => 'plain')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const session = await connectSession(`http://127.0.0.1:${(app.server.address() as { port: number }).port}`)
+  t.teardown(() => session.destroy())
+  const opened = await openWebSocket(session, '/t')
+  t.equal(opened.status, 200)
+  const closing = app.close()
+  t.equal((await opened.ws?.closed)?.rstCode, 0, 'the stream closed, not reset with an error')
+  // Before Node 24, Fastify's HTTP/2 server waits for its sessions to go.
+  session.destroy()
+  await closing
+})

@@ -34,7 +34,7 @@ export function acceptServerWide (upgrader: Upgrader, exchange: Exchange): void 
       deny({ request, refuse }, error as Parameters<typeof deny>[1])
       return
     }
-    accept(upgrader, exchange.way(head, request, refuse), {
+    accept(upgrader, exchange.way(head, refuse), {
       adapter,
       protocol: offer.token,
       route: '*',

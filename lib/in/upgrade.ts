@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import { hasConnectionOption, parseUpgrade, type Offer } from '../kit/lists'
+import { hasConnectionOption, type Offer } from '../kit/lists'
 import { afterResponseInFlight, closeAfterWrite, type UpgradeListener } from '../node/index'
 import { Exchange, type ExchangeRequest } from '../switch/exchange'
 import { kOffers } from '../symbols'
@@ -12,21 +12,13 @@ const NONE: Offer[] = []
 
 type FlaggedRequest = IncomingMessage & { [kOffers]?: Offer[] }
 
-/**
- * Whether an `Upgrade` value can name an adapter's protocol at all: it holds one of their `names`,
- * in any case. Much cheaper than parsing it, on the path of every request that cannot.
- */
-function mentions (upgrade: string, names: string[]): boolean {
-  const lower = upgrade.toLowerCase()
-  for (const name of names) if (lower.includes(name)) return true
-  return false
-}
-
 /** The client's `Upgrade` list, when it can name an adapter's protocol; empty when Upgrade does not count (U2, U3). */
-function offersOf (req: IncomingMessage, names: string[]): Offer[] {
+function offersOf (upgrader: Upgrader, req: IncomingMessage): Offer[] {
   const { connection, upgrade } = req.headers
   const http11 = req.httpVersionMajor === 1 && req.httpVersionMinor === 1
-  return upgrade !== undefined && mentions(upgrade, names) && http11 && hasConnectionOption(connection, 'upgrade') ? parseUpgrade(upgrade) : NONE
+  if (upgrade === undefined || !http11) return NONE
+  const offers = upgrader.offers.of(upgrade)
+  return offers.length > 0 && hasConnectionOption(connection, 'upgrade') ? offers : NONE
 }
 
 /**
@@ -35,8 +27,8 @@ function offersOf (req: IncomingMessage, names: string[]): Offer[] {
  */
 function findOffers (upgrader: Upgrader, req: IncomingMessage): Offer[] {
   if (req.method === 'HEAD') return NONE
-  const { keys, names, serverWide } = upgrader.settings
-  const offers = offersOf(req, names)
+  const { keys, serverWide } = upgrader.settings
+  const offers = offersOf(upgrader, req)
   if (req.url === '*') return req.method === 'OPTIONS' && offers.some((offer) => serverWide.has(offer.key)) ? offers : NONE
   return offers.some((offer) => keys.has(offer.key)) && upgrader.routes.has(req.url as string) ? offers : NONE
 }
@@ -84,7 +76,7 @@ export function createUpgradeListener (upgrader: Upgrader): UpgradeListener {
       registry.track(socket)
       const offers = switchOffers(upgrader, req)
       // An adapter that replays the request over the new protocol (rawBody) needs its body bytes.
-      const request = open(offers.length > 0 && settings.keepBody ? settings.maxBodySize : 0)
+      const request = open(offers.length > 0 && settings.keepBody ? settings.maxBodySize : 0) as ExchangeRequest
       // Node emits a pipelined upgrade while the previous response on the connection is still
       // being written: start once it is done, so that responses stay in order (U10).
       afterResponseInFlight(socket, () => { begin(upgrader, socket, request, offers) })

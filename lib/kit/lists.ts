@@ -23,8 +23,12 @@ function isOws (code: number): boolean {
   return code === 32 || code === 9
 }
 
-/** Calls `each(start, end)` for the non-empty elements of an RFC 9110 list (#element), OWS trimmed. */
-function forEachElement (value: string, each: (start: number, end: number) => void): void {
+/**
+ * Calls `each(value, start, end, arg)` for the non-empty elements of an RFC 9110 list (#element),
+ * OWS trimmed, until it returns true; answers whether one did. `each` is a module function given
+ * its state in `arg`, so that walking a list allocates nothing on the path of every request.
+ */
+function someElement<T> (value: string, each: (value: string, start: number, end: number, arg: T) => boolean, arg: T): boolean {
   let count = 0
   let start = 0
   while (start <= value.length && count < MAX_ELEMENTS) {
@@ -35,11 +39,12 @@ function forEachElement (value: string, each: (start: number, end: number) => vo
     while (a < b && isOws(value.charCodeAt(a))) a++
     while (b > a && isOws(value.charCodeAt(b - 1))) b--
     if (a < b) {
-      each(a, b)
+      if (each(value, a, b, arg)) return true
       count++
     }
     start = end + 1
   }
+  return false
 }
 
 /**
@@ -61,25 +66,32 @@ export interface Offer {
   key: string
 }
 
+function addOffer (value: string, start: number, end: number, offers: Offer[]): boolean {
+  const key = protocolKey(value, start, end)
+  if (key !== undefined) offers.push({ token: value.slice(start, end), key })
+  return false
+}
+
 /** The client's `Upgrade` list, in its order; invalid elements are skipped. */
 export function parseUpgrade (value: string | undefined): Offer[] {
   const offers: Offer[] = []
-  if (value === undefined) return offers
-  forEachElement(value, (start, end) => {
-    const key = protocolKey(value, start, end)
-    if (key !== undefined) offers.push({ token: value.slice(start, end), key })
-  })
+  if (value !== undefined) someElement(value, addOffer, offers)
   return offers
+}
+
+function isOption (value: string, start: number, end: number, option: string): boolean {
+  if (end - start !== option.length) return false
+  for (let i = 0; i < option.length; i++) {
+    const code = value.charCodeAt(start + i)
+    // `option` is lower case: an upper-case ASCII letter is compared as its lower case.
+    if ((code >= 65 && code <= 90 ? code + 32 : code) !== option.charCodeAt(i)) return false
+  }
+  return true
 }
 
 /** Whether a `Connection` list names `option` (lower case), in any case (U2). */
 export function hasConnectionOption (value: string | undefined, option: string): boolean {
-  if (value === undefined) return false
-  let found = false
-  forEachElement(value, (start, end) => {
-    if (end - start === option.length && value.slice(start, end).toLowerCase() === option) found = true
-  })
-  return found
+  return value !== undefined && someElement(value, isOption, option)
 }
 
 // Fields about the connection that carried an upgrade request, not about the request (RFC 9110

@@ -65,13 +65,18 @@ export function closesConnection (res: ServerResponse): boolean {
   return (res as ServerResponse & { _last: boolean })._last
 }
 
+/** The response Node (or the plugin) is writing on the connection, if any. */
+export function responseOn (socket: Socket): ServerResponse | null | undefined {
+  return (socket as Connection)._httpMessage
+}
+
 /**
  * Calls `start` once the responses Node is still writing on the connection (when a request was
  * pipelined behind them) are finished, so that responses stay in order. Node gives the connection
  * to the next response queued behind one as that one finishes, before this hears of it.
  */
 export function afterResponseInFlight (socket: Socket, start: () => void): void {
-  const inFlight = (socket as Connection)._httpMessage
+  const inFlight = responseOn(socket)
   if (inFlight != null) inFlight.once('finish', () => { afterResponseInFlight(socket, start) })
   else start()
 }

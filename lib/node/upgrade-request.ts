@@ -1,6 +1,7 @@
 import { IncomingMessage, type IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import { FST_ERR_UPGRADE_ABORTED, FST_ERR_UPGRADE_BODY_TOO_LARGE } from '../errors'
+import { kExchange } from '../symbols'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -25,6 +26,8 @@ export interface BodyReader {
  * the new protocol) stays in `leftover`, untouched.
  */
 export class UpgradeRequest extends IncomingMessage {
+  /** The exchange it belongs to, declared so that every such request has one shape. */
+  [kExchange]: unknown = undefined
   /** The bytes after the body, known once `complete`. */
   leftover: Buffer = EMPTY
   /** Body bytes received so far. */

@@ -143,6 +143,7 @@ export class UpgradedConnection {
 }
 
 function ignore (): void {}
+const UNOBSERVED = { observer: undefined, report: () => ignore }
 
 /**
  * A switch is done: the upgrade line and message, then what follows the connection to its close
@@ -154,7 +155,7 @@ export function upgraded (upgrade: Upgraded): { observer: UpgradedConnection | u
   // Fastify's `request completed` shape: the answer's status and the time it took.
   log?.info({ res: { statusCode }, responseTime: elapsed, adapter, protocol, route }, 'connection upgraded')
   if (upgradeChannel.hasSubscribers) upgradeChannel.publish({ request, socket, adapter, protocol, route, statusCode, responseTime: elapsed })
-  if (log === undefined && !closeChannel.hasSubscribers) return { observer: undefined, report: () => ignore }
+  if (log === undefined && !closeChannel.hasSubscribers) return UNOBSERVED
   const observer = new UpgradedConnection(upgrade)
   return { observer, report: () => observer.hold() }
 }

@@ -7,13 +7,16 @@ export interface Observer {
 
 /** One per tracked connection, updated in place as the connection is switched and its adapter says how to close it. */
 interface Entry {
-  close: () => void
+  close: Close
   /** The name of the adapter the connection was upgraded to, `undefined` while it is not. */
   protocol: string | undefined
   /** An HTTP/2 stream that carries a protocol (RFC 8441), inside a connection closed after it. */
   stream: boolean
   observer: Observer | undefined
 }
+
+/** Ends a tracked connection gracefully, given it: a function of the module that tracks it serves them all. */
+export type Close = (connection: Duplex) => void
 
 function doNothing (): void {}
 
@@ -52,7 +55,7 @@ export class ConnectionRegistry {
    * the name of the adapter it was upgraded to; `stream`: an HTTP/2 stream, closed before
    * connections; `observer`: hears of its close, through the one listener the registry has on it.
    */
-  track (socket: Duplex, close: () => void = doNothing, protocol?: string, stream = false, observer?: Observer): void {
+  track (socket: Duplex, close: Close = doNothing, protocol?: string, stream = false, observer?: Observer): void {
     if (socket.destroyed) return
     const entry = this.entries.get(socket)
     if (entry === undefined) {
@@ -66,7 +69,13 @@ export class ConnectionRegistry {
       if (observer !== undefined) entry.observer = observer
     }
     this.count(protocol, 1)
-    if (this.closing) close()
+    if (this.closing) close(socket)
+  }
+
+  /** `observer` hears of the close of `socket`, tracked, from now on instead of any before it (`undefined`: nobody). */
+  observe (socket: Duplex, observer: Observer | undefined): void {
+    const entry = this.entries.get(socket)
+    if (entry !== undefined) entry.observer = observer
   }
 
   untrack (socket: Duplex): void {
@@ -114,7 +123,7 @@ export class ConnectionRegistry {
     for (const [socket, entry] of this.entries) {
       if (entry.stream !== streams) continue
       try {
-        entry.close()
+        entry.close(socket)
       } catch {
         socket.destroy()
       }

@@ -4,16 +4,14 @@ import { FST_ERR_UPGRADE_REQUIRED, FST_ERR_UPGRADE_ROUTE } from '../errors'
 import { hasConnectionOption, protocolKey, type Offer } from '../kit/lists'
 import { declined, refused, type DeclineReason } from '../registry/observe'
 import { accept } from '../switch/accept'
-import { switchedContext } from '../switch/context'
 import type { Exchange, ExchangeRequest } from '../switch/exchange'
 import { switchingProtocols } from '../switch/respond'
 import { acceptConnect, type ConnectRequest, type ConnectTarget } from '../switch/stream'
 import { kConnect, kExchange } from '../symbols'
 import type { Upgrader } from '../upgrader'
-import { negotiate, type RouteProtocols } from './negotiation'
+import { negotiate, type Choice, type RouteProtocols } from './negotiation'
+import { RouteSwitch } from './route-switch'
 import { declaredHandler, markSeen } from './unseen-routes'
-
-const EMPTY = Buffer.alloc(0)
 
 interface UpgradeRoute {
   protocols: RouteProtocols
@@ -27,6 +25,8 @@ interface UpgradeRoute {
   fields: Record<string, string> | undefined
   /** The adapters that take an HTTP/2 extended CONNECT (RFC 8441) here, by `:protocol` key. */
   connect: Map<string, ConnectTarget>
+  /** What `negotiate` chose for each list of offers seen (gone with the list). */
+  choices: WeakMap<Offer[], Choice[]>
 }
 
 /** A route's `upgrade` option, checked: adapter name to route value, and whether a switch is required. */
@@ -100,39 +100,32 @@ function compile (upgrader: Upgrader, route: RouteOptions, open: boolean): Upgra
     if (adapter.route?.advertiseFields !== undefined) fields = { ...fields, ...adapter.route.advertiseFields }
     rank++
   }
-  return { protocols, adapters, required: named?.required === true, only: named?.only === true, advertised: tokens.join(', '), fields, connect }
+  return { protocols, adapters, required: named?.required === true, only: named?.only === true, advertised: tokens.join(', '), fields, connect, choices: new WeakMap() }
 }
 
 /**
  * The first acceptable protocol whose adapter does not decline (an adapter may refuse by
  * throwing), switched to: the 101 is built from its fields now, so that one that cannot be sent
- * refuses the upgrade. The reply is Fastify's no more once the 101 goes out. Otherwise why not.
+ * refuses the upgrade. Otherwise why not.
  */
 function switchTo (upgrader: Upgrader, exchange: Exchange, route: UpgradeRoute, request: FastifyRequest, reply: FastifyReply): DeclineReason | undefined {
-  const choices = negotiate(exchange.offers, route.protocols, upgrader.settings.preference)
+  const choices = route.choices.get(exchange.offers) ?? choose(upgrader, route, exchange.offers)
   for (const { offer, candidate: { adapter, value } } of choices) {
     const fields = adapter.check?.(request, reply, offer.token, value)
     if (fields === false) continue
     const head = switchingProtocols(adapter.name, offer.token, fields)
-    const way = exchange.way(head, request, (error, headers = {}, close = false) => {
-      if (close) reply.header('connection', 'close')
-      reply.headers(headers).send(error)
-    }, () => { reply.hijack() })
-    accept(upgrader, way, {
-      adapter,
-      protocol: offer.token,
-      route: request.routeOptions.url as string,
-      log: request.log,
-      timer: reply,
-      run: (life) => adapter.switch(Object.assign(switchedContext(upgrader, life, offer.token), {
-        request,
-        value,
-        body: adapter.route?.body === true ? exchange.request.rawBody() : EMPTY
-      }))
-    })
+    const way = new RouteSwitch(upgrader, exchange, head, request, reply, adapter, offer, value)
+    accept(upgrader, way, way)
     return undefined
   }
   return choices.length === 0 ? 'unsupported' : 'declined'
+}
+
+/** The route's choices for these offers, kept: clients send the same few `Upgrade` values (route/offers.ts), each one array. */
+function choose (upgrader: Upgrader, route: UpgradeRoute, offers: Offer[]): Choice[] {
+  const choices = negotiate(offers, route.protocols, upgrader.settings.preference)
+  route.choices.set(offers, choices)
+  return choices
 }
 
 /**

@@ -56,6 +56,15 @@ export function deny (way: Pick<Way, 'request' | 'refuse'>, error: FastifyError,
   way.refuse(error, headers, close)
 }
 
+// How an upgraded connection (or stream) is closed on `fastify.close()` until its adapter says otherwise.
+function endConnection (connection: Duplex): void {
+  connection.end()
+}
+
+function closeStream (stream: Duplex): void {
+  (stream as ServerHttp2Stream).close()
+}
+
 function start (upgrader: Upgrader, way: Way, target: Target): void {
   const connection = way.open()
   // The client left while hooks ran or the body was read: there is nobody to switch.
@@ -73,7 +82,7 @@ function start (upgrader: Upgrader, way: Way, target: Target): void {
     elapsed: target.timer.elapsedTime,
     log: writer(upgrader.requestLog(way.request, log), 'info')
   })
-  registry.track(connection, stream ? () => { (connection as ServerHttp2Stream).close() } : () => { connection.end() }, adapter.name, stream, observer)
+  registry.track(connection, stream ? closeStream : endConnection, adapter.name, stream, observer)
   // The closures below live as long as the connection: they keep the URL, not the request.
   const url = way.request.url
   const fail = (cause: unknown): void => {

@@ -1,11 +1,13 @@
 import { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyError, FastifyRequest } from 'fastify'
+import type { FastifyError } from 'fastify'
 import { hasConnectionOption, type Offer } from '../kit/lists'
-import { closeAfterWrite, closesConnection, handBack, rewind, type UpgradeRequest } from '../node/index'
+import { closeAfterWrite, closesConnection, handBack, responseOn, rewind, type UpgradeRequest } from '../node/index'
+import type { Observer } from '../registry/registry'
 import { kExchange } from '../symbols'
 import type { Upgrader } from '../upgrader'
 import type { Refuse, Way } from './accept'
+import type { Expiring } from './deadlines'
 import { writeError } from './respond'
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
@@ -13,27 +15,41 @@ const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nCo
 
 export type ExchangeRequest = UpgradeRequest & { [kExchange]?: Exchange }
 
+function exchangeOf (res: ServerResponse): Exchange {
+  return (res.req as ExchangeRequest)[kExchange] as Exchange
+}
+
+// The listeners below are shared by every exchange: Node calls them with the response or the
+// socket as `this`, and the exchange is found from there; while it runs, the socket's response is its own.
+function onFinish (this: ServerResponse): void {
+  exchangeOf(this).handBack()
+}
+
+// As Node does on its own path: a client that stops sending aborts its request.
+function onSocketEnd (this: Socket): void {
+  const exchange = exchangeOf(responseOn(this) as ServerResponse)
+  exchange.request.abort()
+  this.end()
+}
+
+function onResume (this: ExchangeRequest): void {
+  (this[kExchange] as Exchange).sendContinue()
+}
+
 /**
  * One request on Node's upgrade path, from its head until it switches or is served as HTTP/1.1;
  * it owns what it set up on the connection. Fastify sees `request` and answers on `res`.
  */
-export class Exchange {
+export class Exchange implements Expiring, Observer {
   readonly res: ServerResponse
   private readonly expectContinue: boolean
   private continued = false
   /** A switch may still happen: the request is for an upgrade route and nothing declined it yet. */
   private switchable: boolean
-  private readonly timer: NodeJS.Timeout
-  private readonly onSocketClose = (): void => {
-    clearTimeout(this.timer)
-    this.request.abort()
-  }
-
-  // As Node does on its own path: a client that stops sending aborts its request.
-  private readonly onSocketEnd = (): void => {
-    this.request.abort()
-    this.socket.end()
-  }
+  // Its place among the handshakes under way (deadlines.ts).
+  deadline = 0
+  previous: Expiring | undefined = undefined
+  next: Expiring | undefined = undefined
 
   /** `offers`: the client's `Upgrade` list, empty when the request cannot switch. */
   constructor (private readonly upgrader: Upgrader, readonly socket: Socket, readonly request: ExchangeRequest, readonly offers: Offer[]) {
@@ -42,13 +58,17 @@ export class Exchange {
     this.expectContinue = http11 && request.headers.expect?.toLowerCase() === '100-continue'
     this.res = new ServerResponse(request)
     this.res.shouldKeepAlive = http11 && !hasConnectionOption(request.headers.connection, 'close')
-    this.timer = setTimeout(() => { this.timeout() }, upgrader.settings.handshakeTimeout)
     request[kExchange] = this
-    if (this.expectContinue && !request.complete) request.once('resume', () => { this.sendContinue() })
-    socket.on('close', this.onSocketClose)
-    socket.on('end', this.onSocketEnd)
+    upgrader.deadlines.add(this)
+    // The registry's listener tells of the close; a socket Node no longer reads (no body to come)
+    // cannot see the client end its side until someone reads it again.
+    upgrader.registry.observe(socket, this)
+    if (!request.complete) {
+      socket.on('end', onSocketEnd)
+      if (this.expectContinue) request.once('resume', onResume)
+    }
     this.res.assignSocket(socket)
-    this.res.on('finish', () => { this.handBack() })
+    this.res.on('finish', onFinish)
   }
 
   /** No switch can happen any more: from now on only the body's arrival is bounded, not the answer. */
@@ -64,20 +84,22 @@ export class Exchange {
   }
 
   /**
-   * How a switch reaches the client over this exchange: `head` is the 101, `request` the request
-   * as the route saw it, `refuse` how it answers an error.
+   * How a switch reaches the client over this exchange where no route is involved (`OPTIONS *`):
+   * `head` is the 101, `refuse` how it answers an error.
    */
-  way (head: string, request: FastifyRequest | UpgradeRequest, refuse: Refuse, before?: () => void): Way {
+  way (head: string, refuse: Refuse): Way {
     return {
-      request,
+      request: this.request,
       stream: false,
       refuse,
-      ready: (limit, done) => { this.request.drain(limit, done) },
-      open: () => {
-        before?.()
-        return this.open(head)
-      }
+      ready: (limit, done) => { this.ready(limit, done) },
+      open: () => this.open(head)
     }
+  }
+
+  /** Calls `done` once the request is whole (U8), or with why it cannot be. */
+  ready (limit: number, done: (error?: Error) => void): void {
+    this.request.drain(limit, done)
   }
 
   /** Answers an error where no route (and so no Fastify reply) is involved: `OPTIONS *`. */
@@ -91,7 +113,7 @@ export class Exchange {
    * and the bytes that followed the request back on it (U8), ready for a new reader. `undefined`
    * when the client already left.
    */
-  private open (head: string): Socket | undefined {
+  open (head: string): Socket | undefined {
     this.release()
     if (this.socket.destroyed) return undefined
     this.sendContinue()
@@ -100,7 +122,8 @@ export class Exchange {
     return this.socket
   }
 
-  private timeout (): void {
+  /** The handshake ran out of time (`handshakeTimeout`). */
+  expire (): void {
     // An answer under way is let finish; a stalled body or hook is cut off, and once no switch
     // can happen a slow answer is the route's own business.
     if (this.res.headersSent || (!this.switchable && this.request.complete)) return
@@ -114,16 +137,22 @@ export class Exchange {
     closeAfterWrite(this.socket)
   }
 
+  /** The connection closed (the registry's listener says so). */
+  closed (): void {
+    this.upgrader.deadlines.delete(this)
+    this.request.abort()
+  }
+
   /** Ends what the exchange set up on the connection. */
   private release (): void {
-    clearTimeout(this.timer)
-    this.socket.removeListener('close', this.onSocketClose)
-    this.socket.removeListener('end', this.onSocketEnd)
+    this.upgrader.deadlines.delete(this)
+    this.upgrader.registry.observe(this.socket, undefined)
+    this.socket.removeListener('end', onSocketEnd)
     this.res.detachSocket(this.socket)
   }
 
   /** After a declined upgrade was answered, the connection goes on as HTTP/1.1 (U10), or closes as Node would. */
-  private handBack (): void {
+  handBack (): void {
     const { socket, request, upgrader } = this
     this.release()
     // A body not read to its end cannot be told from the next request: close (RFC 9112 §9.3).

@@ -21,19 +21,15 @@ export function writeError (res: ServerResponse | Http2ServerResponse, error: Fa
   res.end(body)
 }
 
-/** An adapter's fields, checked as Node checks a response's: never a CRLF, never a name that is not a token. */
-function eachField (adapter: string, fields: CheckResult, each: (name: string, lower: string, value: string) => void): void {
-  if (fields === undefined || fields === false) return
-  for (const name in fields) {
-    const value = fields[name]
-    try {
-      validateHeaderName(name)
-      validateHeaderValue(name, value)
-    } catch (error) {
-      throw new FST_ERR_UPGRADE_RESPONSE(adapter, (error as Error).message)
-    }
-    each(name, name.toLowerCase(), value)
+/** An adapter's field, checked as Node checks a response's: never a CRLF, never a name that is not a token; its name in lower case. */
+function checkField (adapter: string, name: string, value: string): string {
+  try {
+    validateHeaderName(name)
+    validateHeaderValue(name, value)
+  } catch (error) {
+    throw new FST_ERR_UPGRADE_RESPONSE(adapter, (error as Error).message)
   }
+  return name.toLowerCase()
 }
 
 /**
@@ -45,11 +41,15 @@ function eachField (adapter: string, fields: CheckResult, each: (name: string, l
 export function switchingProtocols (adapter: string, token: string, fields: CheckResult): string {
   let upgrade = token
   let rest = ''
-  eachField(adapter, fields, (name, lower, value) => {
-    if (lower === 'upgrade') upgrade = value
-    else if (HOP.has(lower)) throw new FST_ERR_UPGRADE_RESPONSE(adapter, `${name} is the plugin's to write`)
-    else rest += `${name}: ${value}\r\n`
-  })
+  if (fields !== undefined && fields !== false) {
+    for (const name in fields) {
+      const value = fields[name]
+      const lower = checkField(adapter, name, value)
+      if (lower === 'upgrade') upgrade = value
+      else if (HOP.has(lower)) throw new FST_ERR_UPGRADE_RESPONSE(adapter, `${name} is the plugin's to write`)
+      else rest += `${name}: ${value}\r\n`
+    }
+  }
   if (upgrade.trim() === '') throw new FST_ERR_UPGRADE_RESPONSE(adapter, 'a 101 must name the protocol in Upgrade')
   return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgrade}\r\nConnection: upgrade\r\n${rest}\r\n`
 }
@@ -57,8 +57,10 @@ export function switchingProtocols (adapter: string, token: string, fields: Chec
 /** The success of an extended CONNECT (E2): `:status 200` and the adapter's fields, never a hop's (U11). */
 export function connectResponse (adapter: string, fields: CheckResult): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { ':status': 200 }
-  eachField(adapter, fields, (_name, lower, value) => {
-    if (!HOP.has(lower)) headers[lower] = value
-  })
+  if (fields === undefined || fields === false) return headers
+  for (const name in fields) {
+    const lower = checkField(adapter, name, fields[name])
+    if (!HOP.has(lower)) headers[lower] = fields[name]
+  }
   return headers
 }

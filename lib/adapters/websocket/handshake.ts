@@ -4,13 +4,14 @@ import { FST_ERR_UPGRADE_BAD_REQUEST, FST_ERR_UPGRADE_FORBIDDEN_ORIGIN, FST_ERR_
 
 // 16 bytes in base64 (RFC 6455 §4.1): 22 characters and the padding.
 const KEY = /^[+/0-9A-Za-z]{22}==$/
+const NONE: readonly string[] = []
 
 /**
  * The subprotocols of `Sec-WebSocket-Protocol`, in the client's order: a list of distinct tokens.
  * `undefined` when the field is malformed, which ws would refuse after the switch.
  */
-export function parseSubprotocols (value: string | undefined): string[] | undefined {
-  if (value === undefined) return []
+export function parseSubprotocols (value: string | undefined): readonly string[] | undefined {
+  if (value === undefined) return NONE
   const protocols = value.split(',').map((element) => element.trim())
   // A Set keeps a hostile list of thousands of distinct names linear.
   if (new Set(protocols).size !== protocols.length || !protocols.every((protocol) => isToken(protocol, 0, protocol.length))) return undefined
@@ -54,8 +55,10 @@ export function checkHandshake (request: FastifyRequest, reply: FastifyReply, al
  * default of echoing the client's first offer.
  */
 export function selectSubprotocol (request: FastifyRequest, declared: readonly string[], handleProtocols: WebSocketOptions['handleProtocols']): string | false {
-  const offered = parseSubprotocols(request.headers['sec-websocket-protocol'] as string | undefined) as string[]
-  const acceptable = offered.filter((protocol) => declared.includes(protocol))
+  const offered = request.headers['sec-websocket-protocol'] as string | undefined
+  // Most handshakes offer none.
+  if (offered === undefined) return false
+  const acceptable = (parseSubprotocols(offered) as string[]).filter((protocol) => declared.includes(protocol))
   if (acceptable.length === 0) return false
   if (handleProtocols === undefined) return acceptable[0]
   const chosen = handleProtocols(acceptable, request)
