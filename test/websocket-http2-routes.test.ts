@@ -7,6 +7,11 @@ import { serve, transports } from './websocket-http2-helpers'
 
 const { websocket, h2c } = fastifyUpgrade
 
+// The test's own adapter, typed as a user types theirs.
+declare module '../types/index' {
+  interface UpgradeProtocols { tunnel: import('node:http2').ServerHttp2Stream }
+}
+
 test('a route Fastify prefers by its constraints, though it does not take the :protocol, answers 501', async (t) => {
   const { connect } = await serve(t, transports[3], (app) => {
     app.get('/c', { constraints: { host: 'ws.example' }, upgrade: { protocols: { websocket: () => {} } } }, async () => 'ws host')

@@ -26,15 +26,13 @@ export class RouteSwitch implements Way, Target {
     private readonly reply: FastifyReply,
     readonly adapter: ProtocolAdapter,
     private readonly offer: Offer,
-    private readonly value: unknown
+    private readonly value: unknown,
+    /** The route's URL as declared: what Fastify's `request.routeOptions.url` says, without the object that getter builds. */
+    readonly route: string
   ) {}
 
   get protocol (): string {
     return this.offer.token
-  }
-
-  get route (): string {
-    return this.request.routeOptions.url as string
   }
 
   get log (): FastifyBaseLogger {

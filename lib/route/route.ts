@@ -25,6 +25,8 @@ interface UpgradeRoute {
   fields: Record<string, string> | undefined
   /** The adapters that take an HTTP/2 extended CONNECT (RFC 8441) here, by `:protocol` key. */
   connect: Map<string, ConnectTarget>
+  /** The route's URL as declared. */
+  url: string
   /** What `negotiate` chose for each list of offers seen (gone with the list). */
   choices: WeakMap<Offer[], Choice[]>
 }
@@ -100,7 +102,7 @@ function compile (upgrader: Upgrader, route: RouteOptions, open: boolean): Upgra
     if (adapter.route?.advertiseFields !== undefined) fields = { ...fields, ...adapter.route.advertiseFields }
     rank++
   }
-  return { protocols, adapters, required: named?.required === true, only: named?.only === true, advertised: tokens.join(', '), fields, connect, choices: new WeakMap() }
+  return { protocols, adapters, required: named?.required === true, only: named?.only === true, advertised: tokens.join(', '), fields, connect, url: route.url, choices: new WeakMap() }
 }
 
 /**
@@ -114,7 +116,7 @@ function switchTo (upgrader: Upgrader, exchange: Exchange, route: UpgradeRoute, 
     const fields = adapter.check?.(request, reply, offer.token, value)
     if (fields === false) continue
     const head = switchingProtocols(adapter.name, offer.token, fields)
-    const way = new RouteSwitch(upgrader, exchange, head, request, reply, adapter, offer, value)
+    const way = new RouteSwitch(upgrader, exchange, head, request, reply, adapter, offer, value, route.url)
     accept(upgrader, way, way)
     return undefined
   }

@@ -55,9 +55,9 @@ export function switchingProtocols (adapter: string, token: string, fields: Chec
 }
 
 /** The success of an extended CONNECT (E2): `:status 200` and the adapter's fields, never a hop's (U11). */
-export function connectResponse (adapter: string, fields: CheckResult): OutgoingHttpHeaders {
+export function connectResponse (adapter: string, fields: Exclude<CheckResult, false>): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { ':status': 200 }
-  if (fields === undefined || fields === false) return headers
+  if (fields === undefined) return headers
   for (const name in fields) {
     const lower = checkField(adapter, name, fields[name])
     if (!HOP.has(lower)) headers[lower] = fields[name]
