@@ -92,7 +92,6 @@ test('S5: an adapter that says nothing of closing its HTTP/2 streams still has t
     name: 'tunnel',
     tokens: ['tunnel'],
     switch () {},
-    check: () => ({}),
     extendedConnect: { protocol: 'websocket', connect (ctx) { ctx.stream.resume() } }
   }
   const app = Fastify({ http2: true })

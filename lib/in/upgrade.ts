@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { hasConnectionOption, type Offer } from '../kit/lists'
-import { afterResponseInFlight, closeAfterWrite, type UpgradeListener } from '../node/index'
-import { Exchange, type ExchangeRequest } from '../switch/exchange'
+import { afterResponseInFlight, closeAfterWrite, type RequestBody, type UpgradeListener } from '../node/index'
+import { Exchange } from '../switch/exchange'
 import { kOffers } from '../symbols'
 import type { Upgrader } from '../upgrader'
 import { acceptServerWide } from './server-wide'
@@ -47,13 +47,14 @@ export function switchOffers (upgrader: Upgrader, req: FlaggedRequest): Offer[] 
   return offers
 }
 
-function begin (upgrader: Upgrader, socket: Socket, request: ExchangeRequest, offers: Offer[]): void {
+function begin (upgrader: Upgrader, socket: Socket, body: RequestBody, offers: Offer[]): void {
   if (!socket.writable) {
     // The response before it closed the connection.
     socket.destroy()
     return
   }
   const { fastify } = upgrader
+  const { request } = body
   const http11 = request.httpVersionMajor === 1 && request.httpVersionMinor === 1
   if (http11 && request.headers.host === undefined && (fastify.server as { requireHostHeader?: boolean }).requireHostHeader !== false) {
     // What Node answers on its own path (RFC 9112 §3.2). The socket is paused: ending it alone
@@ -62,7 +63,7 @@ function begin (upgrader: Upgrader, socket: Socket, request: ExchangeRequest, of
     closeAfterWrite(socket)
     return
   }
-  const exchange = new Exchange(upgrader, socket, request, offers)
+  const exchange = new Exchange(upgrader, socket, body, offers)
   if (request.url === '*' && offers.length > 0) acceptServerWide(upgrader, exchange)
   else fastify.routing(request, exchange.res)
 }
@@ -76,10 +77,10 @@ export function createUpgradeListener (upgrader: Upgrader): UpgradeListener {
       registry.track(socket)
       const offers = switchOffers(upgrader, req)
       // An adapter that replays the request over the new protocol (rawBody) needs its body bytes.
-      const request = open(offers.length > 0 && settings.keepBody ? settings.maxBodySize : 0) as ExchangeRequest
+      const body = open(offers.length > 0 && settings.keepBody ? settings.maxBodySize : 0)
       // Node emits a pipelined upgrade while the previous response on the connection is still
       // being written: start once it is done, so that responses stay in order (U10).
-      afterResponseInFlight(socket, () => { begin(upgrader, socket, request, offers) })
+      afterResponseInFlight(socket, () => { begin(upgrader, socket, body, offers) })
     }
   }
 }

@@ -7,10 +7,10 @@ import { nodeBody } from './node-body'
 import { preFilter } from './pre-filter'
 import { node } from './probe'
 import { rawBody } from './raw-body'
-import { hasBody, UpgradeRequest } from './upgrade-request'
+import { hasBody, NoBody, UpgradeRequest, type RequestBody } from './upgrade-request'
 
 /** Opens the body of a request that left Node's path: `keep` bytes of it are kept for `rawBody()`. */
-export type OpenBody = (keep: number) => UpgradeRequest
+export type OpenBody = (keep: number) => RequestBody
 
 export interface UpgradeListener {
   /** Another plugin's listener took the request, with Node's own arguments; the plugin leaves it alone. */
@@ -42,9 +42,9 @@ export function onUpgrade (server: Server, listener: UpgradeListener): void {
     guardErrors(socket)
     // The request on whatever Node left of it: the socket itself, and a body that really delivers the body.
     listener.upgrade(req, socket, (keep) => {
+      if (read === undefined) return new NoBody(req, head)
       const request = new UpgradeRequest(req, socket, keep)
-      if (read === undefined) request.end(head)
-      else if (unframed(req)) request.fail(new FST_ERR_UPGRADE_BAD_REQUEST('Transfer-Encoding must end in chunked'))
+      if (unframed(req)) request.fail(new FST_ERR_UPGRADE_BAD_REQUEST('Transfer-Encoding must end in chunked'))
       else read(request)
       return request
     })

@@ -20,12 +20,47 @@ export interface BodyReader {
   stop (): void
 }
 
+/** What the plugin asks of an upgrade request's body, whichever request Fastify sees. */
+export interface RequestBody {
+  /** The request Fastify sees: Node's own when it announces no body, else one that delivers it. */
+  readonly request: IncomingMessage
+  readonly complete: boolean
+  /** The bytes after the body, known once `complete`. */
+  readonly leftover: Buffer
+  /** Calls back once the whole body is in (discarding what nobody read), or with why it cannot be. */
+  drain: (limit: number, callback: (error?: Error) => void) => void
+  /** The connection went away before the body was in. */
+  abort: () => void
+  /** The body as received, when it was asked to be kept. */
+  rawBody: () => Buffer
+}
+
 /**
- * The request Fastify sees on the upgrade path, whatever the Node line: its body is delivered by
+ * The body of a request that announces none: whole from the start, with nothing to read or keep.
+ * Fastify sees Node's own request, which Node has already ended: no second request per handshake.
+ */
+export class NoBody implements RequestBody {
+  readonly complete = true
+
+  constructor (readonly request: IncomingMessage, readonly leftover: Buffer) {}
+
+  drain (_limit: number, callback: (error?: Error) => void): void {
+    callback()
+  }
+
+  abort (): void {}
+
+  rawBody (): Buffer {
+    return EMPTY
+  }
+}
+
+/**
+ * The request Fastify sees on the upgrade path when it has a body, whatever the Node line: its body is delivered by
  * a reader that stops exactly at the end of the body, so what follows (a pipelined request or
  * the new protocol) stays in `leftover`, untouched.
  */
-export class UpgradeRequest extends IncomingMessage {
+export class UpgradeRequest extends IncomingMessage implements RequestBody {
   /** The exchange it belongs to, declared so that every such request has one shape. */
   [kExchange]: unknown = undefined
   /** The bytes after the body, known once `complete`. */
@@ -50,6 +85,10 @@ export class UpgradeRequest extends IncomingMessage {
     this.httpVersion = source.httpVersion
     this.rawHeaders = source.rawHeaders
     this.headers = source.headers
+  }
+
+  get request (): IncomingMessage {
+    return this
   }
 
   /** A reader announces itself before it delivers anything. */

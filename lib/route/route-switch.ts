@@ -63,7 +63,7 @@ export class RouteSwitch implements Way, Target {
     return adapter.switch(Object.assign(switchedContext(this.upgrader, life, offer.token), {
       request,
       value,
-      body: adapter.route?.body === true ? this.exchange.request.rawBody() : EMPTY
+      body: adapter.route?.body === true ? this.exchange.body.rawBody() : EMPTY
     }))
   }
 }

@@ -2,7 +2,8 @@ import { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError } from 'fastify'
 import { hasConnectionOption, type Offer } from '../kit/lists'
-import { closeAfterWrite, closesConnection, handBack, responseOn, rewind, type UpgradeRequest } from '../node/index'
+import type { IncomingMessage } from 'node:http'
+import { closeAfterWrite, closesConnection, handBack, responseOn, rewind, type RequestBody } from '../node/index'
 import type { Observer } from '../registry/registry'
 import { kExchange } from '../symbols'
 import type { Upgrader } from '../upgrader'
@@ -13,7 +14,7 @@ import { writeError } from './respond'
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
 const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
 
-export type ExchangeRequest = UpgradeRequest & { [kExchange]?: Exchange }
+export type ExchangeRequest = IncomingMessage & { [kExchange]?: Exchange }
 
 function exchangeOf (res: ServerResponse): Exchange {
   return (res.req as ExchangeRequest)[kExchange] as Exchange
@@ -28,7 +29,7 @@ function onFinish (this: ServerResponse): void {
 // As Node does on its own path: a client that stops sending aborts its request.
 function onSocketEnd (this: Socket): void {
   const exchange = exchangeOf(responseOn(this) as ServerResponse)
-  exchange.request.abort()
+  exchange.body.abort()
   this.end()
 }
 
@@ -51,8 +52,12 @@ export class Exchange implements Expiring, Observer {
   previous: Expiring | undefined = undefined
   next: Expiring | undefined = undefined
 
+  /** The request Fastify sees. */
+  readonly request: ExchangeRequest
+
   /** `offers`: the client's `Upgrade` list, empty when the request cannot switch. */
-  constructor (private readonly upgrader: Upgrader, readonly socket: Socket, readonly request: ExchangeRequest, readonly offers: Offer[]) {
+  constructor (private readonly upgrader: Upgrader, readonly socket: Socket, readonly body: RequestBody, readonly offers: Offer[]) {
+    const request = this.request = body.request as ExchangeRequest
     this.switchable = offers.length > 0
     const http11 = request.httpVersionMajor === 1 && request.httpVersionMinor === 1
     this.expectContinue = http11 && request.headers.expect?.toLowerCase() === '100-continue'
@@ -63,7 +68,7 @@ export class Exchange implements Expiring, Observer {
     // The registry's listener tells of the close; a socket Node no longer reads (no body to come)
     // cannot see the client end its side until someone reads it again.
     upgrader.registry.observe(socket, this)
-    if (!request.complete) {
+    if (!body.complete) {
       socket.on('end', onSocketEnd)
       if (this.expectContinue) request.once('resume', onResume)
     }
@@ -99,7 +104,7 @@ export class Exchange implements Expiring, Observer {
 
   /** Calls `done` once the request is whole (U8), or with why it cannot be. */
   ready (limit: number, done: (error?: Error) => void): void {
-    this.request.drain(limit, done)
+    this.body.drain(limit, done)
   }
 
   /** Answers an error where no route (and so no Fastify reply) is involved: `OPTIONS *`. */
@@ -117,7 +122,7 @@ export class Exchange implements Expiring, Observer {
     this.release()
     if (this.socket.destroyed) return undefined
     this.sendContinue()
-    rewind(this.socket, this.request.leftover)
+    rewind(this.socket, this.body.leftover)
     this.socket.write(head)
     return this.socket
   }
@@ -126,9 +131,9 @@ export class Exchange implements Expiring, Observer {
   expire (): void {
     // An answer under way is let finish; a stalled body or hook is cut off, and once no switch
     // can happen a slow answer is the route's own business.
-    if (this.res.headersSent || (!this.switchable && this.request.complete)) return
+    if (this.res.headersSent || (!this.switchable && this.body.complete)) return
     this.upgrader.fastify.log.debug({ url: this.request.url }, 'fastify-upgrade: handshake timeout')
-    if (this.request.complete) {
+    if (this.body.complete) {
       this.socket.destroy()
       return
     }
@@ -140,7 +145,7 @@ export class Exchange implements Expiring, Observer {
   /** The connection closed (the registry's listener says so). */
   closed (): void {
     this.upgrader.deadlines.delete(this)
-    this.request.abort()
+    this.body.abort()
   }
 
   /** Ends what the exchange set up on the connection. */
@@ -153,15 +158,15 @@ export class Exchange implements Expiring, Observer {
 
   /** After a declined upgrade was answered, the connection goes on as HTTP/1.1 (U10), or closes as Node would. */
   handBack (): void {
-    const { socket, request, upgrader } = this
+    const { socket, upgrader } = this
     this.release()
     // A body not read to its end cannot be told from the next request: close (RFC 9112 §9.3).
-    if (socket.destroyed || closesConnection(this.res) || !request.complete) {
+    if (socket.destroyed || closesConnection(this.res) || !this.body.complete) {
       closeAfterWrite(socket)
       return
     }
     // Until it serves a request again, Node does not count the connection as idle: it is ours to close.
     upgrader.registry.track(socket, () => socket.destroy())
-    handBack(socket, request.leftover, () => { upgrader.registry.untrack(socket) })
+    handBack(socket, this.body.leftover, () => { upgrader.registry.untrack(socket) })
   }
 }
