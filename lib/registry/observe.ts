@@ -143,7 +143,13 @@ export class UpgradedConnection {
 }
 
 function ignore (): void {}
-const UNOBSERVED = { observer: undefined, report: () => ignore }
+/** What `upgraded()` gives for a switch nobody hears of: no observer, and reports that go nowhere. */
+export const UNOBSERVED = { observer: undefined, report: () => ignore }
+
+/** Whether anyone hears of a switch whose request logs its lines on `log`: else `upgraded()` need not be called. */
+export function heard (log: FastifyBaseLogger | undefined): boolean {
+  return log !== undefined || upgradeChannel.hasSubscribers || closeChannel.hasSubscribers
+}
 
 /**
  * A switch is done: the upgrade line and message, then what follows the connection to its close

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger, FastifyError, FastifyRequest } from 'fastify'
 import type { ProtocolAdapter } from '../../types/index'
 import { FST_ERR_UPGRADE_HANDLER, FST_ERR_UPGRADE_TOO_MANY } from '../errors'
-import { refused, upgraded, writer } from '../registry/observe'
+import { heard, refused, UNOBSERVED, upgraded, writer } from '../registry/observe'
 import type { Upgrader } from '../upgrader'
 
 // Seconds a client is asked to wait when maxConnections is reached.
@@ -70,18 +70,12 @@ function start (upgrader: Upgrader, way: Way, target: Target): void {
   // The client left while hooks ran or the body was read: there is nobody to switch.
   if (connection === undefined) return
   const { registry } = upgrader
-  const { adapter, protocol, route, log } = target
+  const { adapter, protocol, log } = target
   const { stream } = way
-  const { observer, report } = upgraded({
-    socket: connection,
-    request: way.request,
-    adapter: adapter.name,
-    protocol,
-    route,
-    statusCode: stream ? 200 : 101,
-    elapsed: target.timer.elapsedTime,
-    log: writer(upgrader.requestLog(way.request, log), 'info')
-  })
+  const lines = writer(upgrader.requestLog(way.request, log), 'info')
+  const { observer, report } = heard(lines)
+    ? upgraded({ socket: connection, request: way.request, adapter: adapter.name, protocol, route: target.route, statusCode: stream ? 200 : 101, elapsed: target.timer.elapsedTime, log: lines })
+    : UNOBSERVED
   registry.track(connection, stream ? closeStream : endConnection, adapter.name, stream, observer)
   // The closures below live as long as the connection: they keep the URL, not the request.
   const url = way.request.url
