@@ -107,6 +107,20 @@ const kinds = {
   }
 }
 
+let inspector
+/** bench/allocations.js: V8's sampling heap profiler, counting the objects collected since too. */
+function sampleAllocations (message) {
+  if (inspector === undefined) {
+    inspector = new (require('node:inspector').Session)()
+    inspector.connect()
+  }
+  if (message === 'allocations-start') {
+    inspector.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, () => { process.send({}) })
+  } else {
+    inspector.post('HeapProfiler.stopSampling', (error, result) => { process.send(error === null ? result : { error: error.message }) })
+  }
+}
+
 async function main () {
   const kind = kinds[process.argv[2]]
   if (kind === undefined) throw new Error(`unknown server kind ${process.argv[2]}`)
@@ -116,6 +130,10 @@ async function main () {
     if (message === 'cpu') {
       const { user, system } = process.cpuUsage()
       process.send({ cpu: user + system })
+      return
+    }
+    if (message.startsWith?.('allocations-')) {
+      sampleAllocations(message)
       return
     }
     global.gc?.()
