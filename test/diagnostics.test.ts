@@ -179,3 +179,14 @@ test('a third-party adapter reports how its connections end, once; an error it t
   await c.closed
   t.equal(closes.messages.length, 1)
 })
+
+test('a subscriber to the upgrade message alone, with no logger, hears of each switch', async (t) => {
+  const upgrades = watch(t, 'fastify-upgrade.upgrade')
+  const { port } = await serve(t)
+  const c = client(t, port)
+  c.write(upgradeRequest('/echo', 'echo/1'))
+  const upgrade = await upgrades.next()
+  t.match(upgrade, { adapter: 'echo', protocol: 'echo/1', route: '/echo', statusCode: 101, responseTime: Number })
+  c.write('ping')
+  t.match(await c.until('ping'), /ping$/, 'the connection is served as ever')
+})

@@ -277,3 +277,15 @@ test('on fastify.close() the server\'s GOAWAY is logged, not the client\'s answe
   await closing
   t.match(closed, { details: { goawayCode: 0, goawayFrom: 'server' } })
 })
+
+test('a switch of OPTIONS * leaves its upgrade line, timed from the request\'s head, under the server\'s logger', async (t) => {
+  const log = logs()
+  const wide = fastifyUpgrade.raw({ name: 'wide', tokens: ['wide/1'] })
+  const app = await build(t, { protocols: [{ ...wide, serverWide: { switch (ctx) { ctx.socket.end('bye') } } }] }, { logger: { stream: log.stream } })
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: wide/1\r\n\r\n')
+  t.match(await c.until('bye'), /^HTTP\/1\.1 101 Switching Protocols\r\n[^]*bye$/)
+  await c.closed
+  t.match(log.lines.find((line) => line.msg === UPGRADED), { level: 30, res: { statusCode: 101 }, responseTime: Number, adapter: 'wide', protocol: 'wide/1', route: '*' })
+})
