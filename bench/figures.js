@@ -3,9 +3,10 @@
 // The figures `npm run bench` measures, each a comparison of contenders under one kind of load,
 // built from bench/run.js's measuring functions.
 const h2ws = require('./h2-websocket')
+const { connectionRate, h2load, h2requests, requests } = require('./load')
 const ws = require('./ws-client')
 
-module.exports = function figures ({ withServers, alternate, sample, requests, h2load, h2requests, connectionRate, idleMemory, IDLE_SOCKETS, RSS_ROUNDS }) {
+module.exports = function figures ({ withServers, alternate, idleMemory, IDLE_SOCKETS, RSS_ROUNDS }) {
   const UPGRADE_HEADERS = { connection: 'upgrade', upgrade: 'example/1' }
 
   return [

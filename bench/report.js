@@ -106,14 +106,19 @@ ${run.growth === undefined ? '' : `\n${growthTable(run.growth)}\n`}`
 const KB = (bytes) => format(bytes, 'bytes')
 const MB = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`
 
+/** The runs recorded in bench/<file>, one per Node line; `undefined` before the first. */
+function recordedRuns (file) {
+  try {
+    return Object.values(JSON.parse(readFileSync(join(__dirname, file), 'utf8')))
+  } catch {
+    return undefined
+  }
+}
+
 /** The "Soak" section, from the runs of `npm run soak` in bench/soak.json (scripts/soak.js); none before the first. */
 function soakSection () {
-  let runs
-  try {
-    runs = Object.values(JSON.parse(readFileSync(join(__dirname, 'soak.json'), 'utf8')))
-  } catch {
-    return ''
-  }
+  const runs = recordedRuns('soak.json')
+  if (runs === undefined) return ''
   runs.sort((a, b) => Number(a.node.slice(1).split('.')[0]) - Number(b.node.slice(1).split('.')[0]))
   const rows = runs.map((r) =>
     `| ${r.node} | ${r.cpu} | ${r.websockets.toLocaleString('en')} + ${r.sessions.toLocaleString('en')} | ${KB(r.rssPerWebSocket)} | ${KB(r.rssPerSession)} | ` +
@@ -143,12 +148,8 @@ function soakSection () {
 
 /** The "Fan-out" section, from the runs of bench/fanout.js in bench/fanout.json; none before the first. */
 function fanoutSection () {
-  let runs
-  try {
-    runs = Object.values(JSON.parse(readFileSync(join(__dirname, 'fanout.json'), 'utf8')))
-  } catch {
-    return ''
-  }
+  const runs = recordedRuns('fanout.json')
+  if (runs === undefined) return ''
   const number = (n) => Math.round(n).toLocaleString('en')
   return runs.map((r) => [
     '',

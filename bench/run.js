@@ -12,7 +12,6 @@ const { spawn, spawnSync } = require('node:child_process')
 const { existsSync, readFileSync, writeFileSync } = require('node:fs')
 const os = require('node:os')
 const { join, resolve } = require('node:path')
-const { connectionRate, h2load, h2requests, requests } = require('./load')
 const { report } = require('./report')
 const TARGETS = require('./targets')
 const { LOAD_CPU, SERVER_CPU, cannotPin, start: startServer } = require('./server-process')
@@ -163,7 +162,7 @@ async function growth () {
   return rows
 }
 
-const figures = require('./figures')({ withServers, alternate, sample, requests, h2load, h2requests, connectionRate, idleMemory, IDLE_SOCKETS, RSS_ROUNDS })
+const figures = require('./figures')({ withServers, alternate, idleMemory, IDLE_SOCKETS, RSS_ROUNDS })
 
 /** met / missed when the whole interquartile range is on one side of the target, else straddles; null: reported only. */
 function verdict (target, { q1, q3 }) {

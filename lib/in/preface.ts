@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import type { ConnectionContext } from '../../types/index'
 import { guardErrors, rewind, serve, unguardErrors } from '../node/index'
 import type { PrefaceAdapter } from '../options'
+import { destroyConnection } from '../registry/registry'
 import { peek } from '../switch/peek'
 import type { Upgrader } from '../upgrader'
 
@@ -81,7 +82,7 @@ export class Sniffer {
       socket.destroy()
       return
     }
-    registry.track(socket, () => { socket.destroy() }, adapter.name)
+    registry.track(socket, destroyConnection, adapter.name)
     const ctx: ConnectionContext = {
       socket,
       fastify,

@@ -20,6 +20,11 @@ export type Close = (connection: Duplex) => void
 
 function doNothing (): void {}
 
+/** Closes a connection that has nothing to say as it goes (no protocol spoken yet, or a handed-back HTTP/1.1 one). */
+export function destroyConnection (connection: Duplex): void {
+  connection.destroy()
+}
+
 /**
  * Every connection the plugin holds outside Node's HTTP server: upgrade requests in flight,
  * upgraded connections (or HTTP/2 streams that carry a protocol), and connections handed back to HTTP that have not served again yet.

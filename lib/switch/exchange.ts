@@ -1,10 +1,9 @@
-import { ServerResponse } from 'node:http'
+import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError } from 'fastify'
 import { hasConnectionOption, type Offer } from '../kit/lists'
-import type { IncomingMessage } from 'node:http'
 import { closeAfterWrite, closesConnection, handBack, responseOn, rewind, type RequestBody } from '../node/index'
-import type { Observer } from '../registry/registry'
+import { destroyConnection, type Observer } from '../registry/registry'
 import { kExchange } from '../symbols'
 import type { Upgrader } from '../upgrader'
 import type { Refuse, Way } from './accept'
@@ -166,7 +165,7 @@ export class Exchange implements Expiring, Observer {
       return
     }
     // Until it serves a request again, Node does not count the connection as idle: it is ours to close.
-    upgrader.registry.track(socket, () => socket.destroy())
+    upgrader.registry.track(socket, destroyConnection)
     handBack(socket, this.body.leftover, () => { upgrader.registry.untrack(socket) })
   }
 }
