@@ -3,8 +3,8 @@
 // `npm run bench [-- --node <line>] [--quick] [--rounds=<n>] [--only=<figure id>,…] [--against=<checkout>]`: every comparison side by side,
 // on Node 26 unless `--node` names another line (the binaries scripts/node-line.sh installs). The
 // servers run pinned to one CPU and this runner, the load generator, to the other (`taskset`); one
-// server is under load at a time. Each figure starts with a warm-up round that is discarded, then
-// measures its contenders round by round; a ratio is taken within each round (A and B under the
+// server is under load at a time. Each figure measures its contenders round by round, each round on
+// freshly started servers after a warm-up that is discarded; a ratio is taken within each round (A and B under the
 // same conditions) and reported as the median of the rounds with its interquartile range. Writes
 // this line's run into bench/results.json, then BENCHMARKS.md and bench/chart.svg (bench/report.js).
 // BENCH_PROF=1 runs the servers with --cpu-prof (profiles in bench/profiles/).
@@ -28,7 +28,9 @@ const only = option('--only')?.split(',')
 // More rounds narrow the interquartile ranges on a busy machine.
 const ROUNDS = Number(option('--rounds') ?? (quick ? 3 : 7))
 const SECONDS = quick ? 1 : 3
-const WARM_UP_SECONDS = 1
+// A fresh server's CPU per handshake settles after about 4 s of load (Node 26: 240 µs in its first
+// second, 92 from its fifth on).
+const WARM_UP_SECONDS = quick ? 1 : 4
 const IDLE_SOCKETS = quick ? 1000 : 5000
 const RSS_ROUNDS = quick ? 1 : 3
 
@@ -90,19 +92,25 @@ async function sample (contender, seconds) {
 }
 
 /**
- * Measures every contender once per round, one at a time, after a warm-up round that is discarded
- * (JIT, connection pools, first GCs). Every other round runs in reverse order (A B, B A …), so that
- * no contender always runs right after another one's load.
+ * Measures every contender once per round, one at a time. Each round starts every server afresh and
+ * warms it up (JIT, connection pools, first GCs) before it measures: what V8 compiles differs from
+ * one process to the next, by more than a round's noise, so the rounds' spread has to show it.
+ * Every other round runs in reverse order (A B, B A …), so that no contender always runs right after
+ * another one's load. `warmUp` false: the contenders start their own servers.
  */
 async function alternate (contenders, rounds = ROUNDS, warmUp = true) {
   contenders = contenders.flatMap((contender) => before.has(contender.server)
     ? [contender, { ...contender, name: `${contender.name} (before)`, server: before.get(contender.server) }]
     : [contender])
-  if (warmUp) for (const contender of contenders) await contender.measure(WARM_UP_SECONDS, contender.server)
+  const servers = new Set(contenders.map((contender) => contender.server).filter(Boolean))
   const samples = contenders.map(() => [])
   for (let round = 0; round < rounds; round++) {
     const order = [...contenders.keys()]
     if (round % 2 === 1) order.reverse()
+    if (warmUp) {
+      if (round > 0) await Promise.all([...servers].map((server) => server.restart()))
+      for (const i of order) await contenders[i].measure(WARM_UP_SECONDS, contenders[i].server)
+    }
     for (const i of order) samples[i].push(await sample(contenders[i], SECONDS))
   }
   return contenders.map((contender, i) => ({
@@ -234,6 +242,7 @@ async function main () {
     mode: quick ? 'quick' : 'full',
     rounds: ROUNDS,
     seconds: SECONDS,
+    warmUpSeconds: WARM_UP_SECONDS,
     durationSeconds: Math.round((Date.now() - started) / 1000),
     figures: results,
     growth: grown

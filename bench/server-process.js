@@ -24,14 +24,11 @@ function cannotPin () {
 
 /**
  * Starts a server of `kind` (see bench/server.js) with this process's Node binary, once it listens;
- * `env` adds to this process's environment.
+ * `env` adds to this process's environment. `restart()` replaces its process with a fresh one, in
+ * place (a new `port` and `pid`): what V8 compiles differs from process to process.
  */
-function start (kind, pinned, env = {}) {
-  const flags = ['--expose-gc']
-  if (process.env.BENCH_PROF) flags.push('--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'profiles')}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
-  // fork() runs `execPath ...execArgv server.js kind`: with taskset, that is `taskset -c 0 node ...`.
-  const [execPath, execArgv] = pinned ? ['taskset', ['-c', SERVER_CPU, process.execPath, ...flags]] : [process.execPath, flags]
-  const child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+async function start (kind, pinned, env = {}) {
+  let child
   const answer = () => new Promise((resolve, reject) => {
     const exited = (code) => { reject(new Error(`server ${kind} exited with ${code}`)) }
     child.once('exit', exited)
@@ -40,9 +37,13 @@ function start (kind, pinned, env = {}) {
       resolve(message)
     })
   })
-  return answer().then(({ port }) => ({
-    port,
-    pid: child.pid,
+  const stop = () => new Promise((resolve) => {
+    child.once('exit', resolve)
+    child.kill('SIGINT')
+  })
+  const server = {
+    port: 0,
+    pid: 0,
     /** CPU time the server has used, in µs. */
     async cpu () {
       child.send('cpu')
@@ -53,13 +54,20 @@ function start (kind, pinned, env = {}) {
       child.send('rss')
       return answer()
     },
-    stop () {
-      return new Promise((resolve) => {
-        child.once('exit', resolve)
-        child.kill('SIGINT')
-      })
-    }
-  }))
+    async restart () {
+      if (child !== undefined) await stop()
+      const flags = ['--expose-gc']
+      if (process.env.BENCH_PROF) flags.push('--cpu-prof', `--cpu-prof-dir=${join(__dirname, 'profiles')}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`)
+      // fork() runs `execPath ...execArgv server.js kind`: with taskset, that is `taskset -c 0 node ...`.
+      const [execPath, execArgv] = pinned ? ['taskset', ['-c', SERVER_CPU, process.execPath, ...flags]] : [process.execPath, flags]
+      child = fork(join(__dirname, 'server.js'), [kind], { execPath, execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      server.pid = child.pid
+      server.port = (await answer()).port
+    },
+    stop
+  }
+  await server.restart()
+  return server
 }
 
 module.exports = { LOAD_CPU, SERVER_CPU, cannotPin, start }
