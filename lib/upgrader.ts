@@ -14,7 +14,7 @@ export interface Upgrader {
   fastify: FastifyInstance
   settings: Settings
   registry: ConnectionRegistry
-  /** Of the handshakes under way: `handshakeTimeout` from their head. */
+  /** Of the handshakes under way: `handshakeTimeout` from their start. */
   deadlines: Deadlines
   foreign: ForeignUpgrades
   /** The parsed `Upgrade` values clients send. */

@@ -58,6 +58,31 @@ test('S5: handshakes under way at once are each bounded by their own deadline: o
   t.match(await clients.b.until('still here'), /still here$/, 'the switched one is no longer bounded')
 })
 
+test('handshakeTimeout: 0 sets no limit, as for Fastify\'s own timeouts: a hook that outlasts another request still switches', async (t) => {
+  const app = await build(t, { handshakeTimeout: 0 })
+  let inHook: () => void = () => {}
+  const reachedHook = new Promise<void>((resolve) => { inHook = resolve })
+  let release: () => void = () => {}
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.headers.upgrade === undefined) return done()
+    release = done
+    inHook()
+  })
+  app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.pipe(socket) } } } }, async () => 'plain')
+  const port = await listen(app)
+  const c = client(t, port)
+  c.write(upgradeRequest('/echo', 'echo/1'))
+  await reachedHook
+  // Another client's whole request and answer pass while the handshake waits in its hook.
+  const other = client(t, port)
+  other.write('GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  t.match(await other.until('plain'), /^HTTP\/1\.1 200 OK/)
+  release()
+  t.match(await c.until('\r\n\r\n'), /^HTTP\/1\.1 101 /)
+  c.write('still here')
+  t.match(await c.until('still here'), /still here$/)
+})
+
 test('handshakeTimeout lets a declined answer already under way finish', async (t) => {
   const app = await build(t, { handshakeTimeout: 50 })
   app.get('/echo', { upgrade: { protocols: { echo: (socket: Socket) => { socket.end() } } } }, async (_request, reply) => {

@@ -8,8 +8,8 @@ declare module '../types/index' {
   interface UpgradeProtocols { echo: Socket }
 }
 
-async function upgradedToTls (t: Parameters<typeof build>[0]) {
-  const app = await build(t, { protocols: [fastifyUpgrade.tls(certificate()), fastifyUpgrade.raw({ name: 'echo', tokens: ['echo/1'] })] })
+async function upgradedToTls (t: Parameters<typeof build>[0], handshakeTimeout?: number) {
+  const app = await build(t, { protocols: [fastifyUpgrade.tls(certificate()), fastifyUpgrade.raw({ name: 'echo', tokens: ['echo/1'] })], ...(handshakeTimeout === undefined ? {} : { handshakeTimeout }) })
   app.get('/secret', { upgrade: { protocols: { tls: true } } }, async (request) => `secret over ${request.protocol}`)
   app.get('/echo', { upgrade: { protocols: { echo: (socket) => { socket.pipe(socket) } } } }, async () => 'echo')
   const c = client(t, await listen(app))
@@ -27,6 +27,11 @@ test('U5: on a TLS-upgraded connection, a further upgrade switches in place (wss
   await read('Upgrade: echo/1\r\nConnection: upgrade\r\n\r\n')
   socket.write('ping over TLS')
   t.match(await read('ping over TLS'), /secret over httpsHTTP\/1\.1 101 Switching Protocols\r\nUpgrade: echo\/1\r\nConnection: upgrade\r\n\r\nping over TLS$/)
+})
+
+test('T3: with handshakeTimeout: 0 the TLS handshake has no limit, and the connection still switches', async (t) => {
+  const { read } = await upgradedToTls(t, 0)
+  t.match(await read('secret over https'), /secret over https$/)
 })
 
 test('T1: Upgrade: TLS on a connection that is already TLS is served as it is', async (t) => {

@@ -14,7 +14,7 @@ export interface SwitchedContext {
   socket: Socket
   /** The `Upgrade` token chosen, as the client sent it. */
   token: string
-  /** Milliseconds the adapter's own handshake may take (the plugin's `handshakeTimeout`). */
+  /** Milliseconds the adapter's own handshake may take (the plugin's `handshakeTimeout`; 0: no limit). */
   handshakeTimeout: number
   /**
    * Gives `socket` (the connection, or a socket layered on it such as a TLSSocket) to a Node

@@ -62,7 +62,7 @@ declare namespace fastifyUpgrade {
     preference?: 'client' | 'server'
     /** Bytes of request body an upgrade request may carry (default 65536); beyond it: 413. */
     maxBodySize?: number
-    /** Milliseconds an upgrade request may take from its head to the hand-off (default 10000). */
+    /** Milliseconds an upgrade request may take from its head to the hand-off (default 10000; 0: no limit). */
     handshakeTimeout?: number
     /** Upgraded connections held at once (default Infinity); beyond it: 503 with Retry-After. */
     maxConnections?: number

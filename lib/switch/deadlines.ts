@@ -10,7 +10,8 @@ export interface Expiring {
 }
 
 /**
- * The deadlines of the handshakes under way on one server, all `timeout` ms after they start, so
+ * The deadlines of the handshakes under way on one server (requests from their head, connections
+ * sniffed from their start, adapters' peeks), all `timeout` ms after they start, so
  * they expire in the order they were added: a linked queue through the items themselves, with
  * one timer, armed for the first, for them all. Adding and removing one allocates nothing.
  */
@@ -22,6 +23,8 @@ export class Deadlines {
   constructor (private readonly timeout: number) {}
 
   add (item: Expiring): void {
+    // 0: no limit, as for Fastify's own timeouts.
+    if (this.timeout === 0) return
     item.deadline = performance.now() + this.timeout
     item.previous = this.last
     item.next = undefined

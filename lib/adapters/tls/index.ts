@@ -24,7 +24,7 @@ function secure (ctx: SwitchedContext, log: FastifyBaseLogger, secureContext: Se
   }
   // A handshake under way has nothing to finish gracefully.
   ctx.onServerClose(() => { socket.destroy() })
-  const timer = setTimeout(fail, ctx.handshakeTimeout, 'timed out')
+  const timer = ctx.handshakeTimeout > 0 ? setTimeout(fail, ctx.handshakeTimeout, 'timed out') : undefined
   const onError = (err: Error): void => { fail('failed', err) }
   // The TLS socket is half-open like the HTTP connection under it: a client that ends the
   // connection mid-handshake (a reset may show as an end too) would hold it until the timer.
