@@ -9,6 +9,8 @@ export const kOffers = Symbol('fastify-upgrade.offers')
 export const kConnect = Symbol('fastify-upgrade.connect')
 /** Extended CONNECT streams open on an HTTP/2 session, on the session. */
 export const kStreams = Symbol('fastify-upgrade.streams')
+/** A connection's first bytes being read (peek.ts), on the connection while that lasts. */
+export const kPeek = Symbol('fastify-upgrade.peek')
 /** The id of the request a request continues over another protocol (h2c's stream 1), on Node's request. */
 export const kRequestId = Symbol('fastify-upgrade.request-id')
 /** On a server the plugin already listens on: its adapters, by name. */

@@ -17,6 +17,8 @@ export class Sniffer {
   /** Connections whose first bytes have not told yet what they speak. */
   private readonly sniffing = new Set<Socket>()
   private readonly adapters: PrefaceAdapter[]
+  // Bound once: sniffing a connection allocates no closure.
+  private readonly decide = (bytes: Buffer): PrefaceAdapter | false | undefined => this.claim(bytes)
 
   constructor (private readonly upgrader: Upgrader) {
     this.adapters = upgrader.settings.preface
@@ -30,24 +32,7 @@ export class Sniffer {
     const toHttp1 = (socket: Socket): void => {
       for (const listener of listeners) listener.call(server, socket)
     }
-    server.on('connection', (socket: Socket) => {
-      // A connection handed back to HTTP/1.1, or one upgraded to TLS (H6), is past its start.
-      if (socket.bytesRead > 0 || 'encrypted' in socket) toHttp1(socket)
-      else this.sniff(server, socket, toHttp1)
-    })
-  }
-
-  /** Closes the connections still being sniffed: idle as far as HTTP is concerned, as Node's closeIdleConnections() would. */
-  close (): void {
-    for (const socket of this.sniffing) socket.destroy()
-  }
-
-  private sniff (server: HttpServer, socket: Socket, toHttp1: (socket: Socket) => void): void {
-    guardErrors(socket)
-    this.sniffing.add(socket)
-    // The first bytes are the start of a handshake (the preface), bounded as every other stage is:
-    // at the deadline a connection still silent, or still part-way through a preface, is closed.
-    peek(socket, this.upgrader.settings.handshakeTimeout, (bytes) => this.claim(bytes), (adapter, bytes) => {
+    const sniffed = (adapter: PrefaceAdapter | false | undefined, bytes: Buffer, socket: Socket): void => {
       this.sniffing.delete(socket)
       if (adapter === undefined) {
         socket.destroy()
@@ -60,7 +45,24 @@ export class Sniffer {
         return
       }
       this.serve(server, adapter, socket)
+    }
+    server.on('connection', (socket: Socket) => {
+      // A connection handed back to HTTP/1.1, or one upgraded to TLS (H6), is past its start.
+      if (socket.bytesRead > 0 || 'encrypted' in socket) {
+        toHttp1(socket)
+        return
+      }
+      // The first bytes are the start of a handshake (the preface), bounded as every other stage is:
+      // at the deadline a connection still silent, or still part-way through a preface, is closed.
+      guardErrors(socket)
+      this.sniffing.add(socket)
+      peek(socket, this.upgrader.deadlines, this.decide, sniffed)
     })
+  }
+
+  /** Closes the connections still being sniffed: idle as far as HTTP is concerned, as Node's closeIdleConnections() would. */
+  close (): void {
+    for (const socket of this.sniffing) socket.destroy()
   }
 
   /** The adapter whose preface the bytes so far are, false when none, `undefined` while too few to tell. */

@@ -27,7 +27,7 @@ export function switchedContext (upgrader: Upgrader, life: Lifecycle, token: str
     },
     peek (decide, done) {
       // S7: what the adapter does with the bytes runs in a socket event, where a throw would end the process.
-      peek(socket, handshakeTimeout, decide, (answer, bytes) => {
+      peek(socket, upgrader.deadlines, decide, (answer, bytes) => {
         try {
           done(answer, bytes)
         } catch (error) {
