@@ -97,7 +97,7 @@ function section (run) {
   return `## Node ${run.node}
 
 Run of ${run.date.slice(0, 16).replace('T', ' ')} UTC: ${run.cpus} CPUs (${run.cpu}), ${run.pinned ? `servers on CPU ${run.pinned.servers}, load generator on CPU ${run.pinned.load}` : 'not pinned to CPUs'},
-${run.mode} mode: ${run.warmUpSeconds === undefined ? 'a discarded warm-up round, then ' : ''}${run.rounds} rounds of ${run.seconds} s per contender${run.warmUpSeconds === undefined ? '' : `, each on freshly started servers after ${run.warmUpSeconds} s of warm-up`}; ${run.durationSeconds} s in all.
+${run.mode} mode: ${run.rounds} rounds of ${run.seconds} s per contender, each on freshly started servers after ${run.warmUpSeconds} s of warm-up; ${run.durationSeconds} s in all.
 
 ${table(run)}
 ${run.growth === undefined ? '' : `\n${growthTable(run.growth)}\n`}`

@@ -4,9 +4,10 @@
 // on Node 26 unless `--node` names another line (the binaries scripts/node-line.sh installs). The
 // servers run pinned to one CPU and this runner, the load generator, to the other (`taskset`); one
 // server is under load at a time. Each figure measures its contenders round by round, each round on
-// freshly started servers after a warm-up that is discarded; a ratio is taken within each round (A and B under the
-// same conditions) and reported as the median of the rounds with its interquartile range. Writes
-// this line's run into bench/results.json, then BENCHMARKS.md and bench/chart.svg (bench/report.js).
+// freshly started servers after a warm-up that is discarded; a ratio is taken within each round (A
+// and B under the same conditions) and reported as the median of the rounds with its interquartile
+// range. Writes this line's run into bench/results.json, then BENCHMARKS.md and bench/chart.svg
+// (bench/report.js).
 // BENCH_PROF=1 runs the servers with --cpu-prof (profiles in bench/profiles/).
 const { spawn, spawnSync } = require('node:child_process')
 const { existsSync, readFileSync, writeFileSync } = require('node:fs')

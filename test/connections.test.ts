@@ -58,7 +58,7 @@ test('S5: handshakes under way at once are each bounded by their own deadline: o
   t.match(await clients.b.until('still here'), /still here$/, 'the switched one is no longer bounded')
 })
 
-test('handshakeTimeout: 0 sets no limit, as for Fastify\'s own timeouts: a hook that outlasts another request still switches', async (t) => {
+test('S5: handshakeTimeout: 0 lifts the bound, as for Fastify\'s own timeouts: a hook that outlasts another request still switches', async (t) => {
   const app = await build(t, { handshakeTimeout: 0 })
   let inHook: () => void = () => {}
   const reachedHook = new Promise<void>((resolve) => { inHook = resolve })

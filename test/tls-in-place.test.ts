@@ -29,7 +29,7 @@ test('U5: on a TLS-upgraded connection, a further upgrade switches in place (wss
   t.match(await read('ping over TLS'), /secret over httpsHTTP\/1\.1 101 Switching Protocols\r\nUpgrade: echo\/1\r\nConnection: upgrade\r\n\r\nping over TLS$/)
 })
 
-test('T3: with handshakeTimeout: 0 the TLS handshake has no limit, and the connection still switches', async (t) => {
+test('S5: with handshakeTimeout: 0 the TLS handshake has no limit, and the connection still switches', async (t) => {
   const { read } = await upgradedToTls(t, 0)
   t.match(await read('secret over https'), /secret over https$/)
 })
